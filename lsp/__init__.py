@@ -1,0 +1,1 @@
+"""bbj-coder lsp (see DESIGN §1)."""

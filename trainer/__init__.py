@@ -1,0 +1,1 @@
+"""bbj-coder trainer (see DESIGN §1)."""

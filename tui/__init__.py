@@ -1,0 +1,1 @@
+"""bbj-coder tui (see DESIGN §1)."""
