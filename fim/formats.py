@@ -51,7 +51,7 @@ class FimFormat:
         context: Sequence[ContextFile] = (),
         repo_name: str = "workspace",
     ) -> str:
-        """Render a PSM (prefix-suffix-middle) prompt, repo-level when context or a path is given."""
+        """Render a PSM (prefix-suffix-middle) prompt, repo-level given context or a path."""
         sp = self.token_spacing
         fim = f"{self.prefix_token}{sp}{prefix}{self.suffix_token}{sp}{suffix}{self.middle_token}"
         if not self.supports_repo_level or (not context and path is None):
@@ -128,7 +128,8 @@ def format_by_name(name: str) -> FimFormat:
         return FORMATS_BY_NAME[name]
     except KeyError:
         known = ", ".join(FORMATS_BY_NAME)
-        raise UnknownFimFormatError(f"unknown FIM format {name!r}; known formats: {known}") from None
+        message = f"unknown FIM format {name!r}; known formats: {known}"
+        raise UnknownFimFormatError(message) from None
 
 
 def _normalise_token_text(text: str) -> str:

@@ -51,7 +51,7 @@ KEYWORDS: frozenset[str] = frozenset(
         "swend", "break", "continue", "goto", "gosub", "return", "end", "stop", "release",
         "dim", "def", "fn", "fnend", "enter", "exit", "escape", "seterr", "setesc", "on",
         "open", "close", "read", "write", "record", "extract", "find", "remove", "key", "ind",
-        "err", "dom", "end", "tbl", "siz", "iol", "mode", "class", "classend", "interface",
+        "err", "dom", "tbl", "siz", "iol", "mode", "class", "classend", "interface",
         "interfaceend", "method", "methodend", "field", "public", "private", "protected",
         "static", "extends", "implements", "declare", "use", "new", "null", "methodret",
         "throw", "try", "catch", "wait", "callback", "process_events", "call", "run",
