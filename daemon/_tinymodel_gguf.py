@@ -81,8 +81,9 @@ def _merge_text(merge: str | list[str]) -> str:
     return merge if isinstance(merge, str) else " ".join(merge)
 
 
-def vocabulary_from_tokenizer_json(tokenizer_json: Mapping[str, Any], chat_template: str,
-                                   eos_text: str) -> Vocabulary:
+def vocabulary_from_tokenizer_json(
+    tokenizer_json: Mapping[str, Any], chat_template: str, eos_text: str
+) -> Vocabulary:
     """Turn a byte-level BPE ``tokenizer.json`` into the token/type/merge tables of GGUF."""
     import gguf
 
@@ -152,8 +153,13 @@ def _gguf_tensor_data(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array.astype(dtype))
 
 
-def write_gguf(path: Path, shape: Qwen2Shape, vocab: Vocabulary,
-               hf_weights: Mapping[str, np.ndarray], model_name: str) -> None:
+def write_gguf(
+    path: Path,
+    shape: Qwen2Shape,
+    vocab: Vocabulary,
+    hf_weights: Mapping[str, np.ndarray],
+    model_name: str,
+) -> None:
     """Write a complete qwen2 GGUF file (metadata, vocabulary, tensors) to ``path``."""
     import gguf
 
@@ -161,8 +167,9 @@ def write_gguf(path: Path, shape: Qwen2Shape, vocab: Vocabulary,
     _add_hparams(writer, shape, model_name)
     _add_vocabulary(writer, vocab)
     for hf_name, array in hf_weights.items():
-        writer.add_tensor(gguf_tensor_name(hf_name, shape.num_hidden_layers),
-                          _gguf_tensor_data(array))
+        writer.add_tensor(
+            gguf_tensor_name(hf_name, shape.num_hidden_layers), _gguf_tensor_data(array)
+        )
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

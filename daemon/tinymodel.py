@@ -80,7 +80,10 @@ _QWEN2_SPLIT_REGEX = (
 )
 _BPE_VOCAB_LIMIT = 2000
 _BYTE_LEVEL_JSON = {
-    "type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False,
+    "type": "ByteLevel",
+    "add_prefix_space": False,
+    "trim_offsets": False,
+    "use_regex": False,
 }
 
 _CHAT_TEMPLATE = (
@@ -132,10 +135,12 @@ def _train_tokenizer_json() -> dict[str, Any]:
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.normalizer = normalizers.NFC()
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(_QWEN2_SPLIT_REGEX), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
-    ])
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_QWEN2_SPLIT_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+        ]
+    )
     tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
         vocab_size=_BPE_VOCAB_LIMIT,
@@ -251,8 +256,10 @@ def _hf_config(shape: Qwen2Shape, eos_id: int) -> dict[str, Any]:
 
 def _hf_tokenizer_config(tokenizer_json: dict[str, Any], context_length: int) -> dict[str, Any]:
     decoder = {
-        str(t["id"]): {key: t[key] for key in
-                       ("content", "lstrip", "normalized", "rstrip", "single_word", "special")}
+        str(t["id"]): {
+            key: t[key]
+            for key in ("content", "lstrip", "normalized", "rstrip", "single_word", "special")
+        }
         for t in tokenizer_json["added_tokens"]
     }
     return {
@@ -274,8 +281,12 @@ def _hf_tokenizer_config(tokenizer_json: dict[str, Any], context_length: int) ->
 
 
 def _hf_generation_config(eos_id: int) -> dict[str, Any]:
-    return {"bos_token_id": eos_id, "eos_token_id": eos_id, "do_sample": False,
-            "max_new_tokens": 256}
+    return {
+        "bos_token_id": eos_id,
+        "eos_token_id": eos_id,
+        "do_sample": False,
+        "max_new_tokens": 256,
+    }
 
 
 def _merges_txt(tokenizer_json: dict[str, Any]) -> str:
@@ -295,8 +306,9 @@ def _save_safetensors(path: Path, weights: dict[str, np.ndarray]) -> None:
     save_file(arrays, str(path), metadata={"format": "pt"})
 
 
-def _write_hf_files(hf_dir: Path, shape: Qwen2Shape, tokenizer_json: dict[str, Any],
-                    weights: dict[str, np.ndarray]) -> list[Path]:
+def _write_hf_files(
+    hf_dir: Path, shape: Qwen2Shape, tokenizer_json: dict[str, Any], weights: dict[str, np.ndarray]
+) -> list[Path]:
     hf_dir.mkdir(parents=True, exist_ok=True)
     eos_id = _token_id(tokenizer_json, _EOS_TEXT)
     vocab_json = tokenizer_json["model"]["vocab"]
@@ -305,7 +317,8 @@ def _write_hf_files(hf_dir: Path, shape: Qwen2Shape, tokenizer_json: dict[str, A
         "generation_config.json": _json_text(_hf_generation_config(eos_id)),
         "tokenizer.json": _json_text(tokenizer_json),
         "tokenizer_config.json": _json_text(
-            _hf_tokenizer_config(tokenizer_json, shape.context_length)),
+            _hf_tokenizer_config(tokenizer_json, shape.context_length)
+        ),
         "vocab.json": _json_text(vocab_json),
         "merges.txt": _merges_txt(tokenizer_json),
     }
@@ -444,10 +457,12 @@ def _build(out_dir: Path, params: _BuildParams, write_hf: bool) -> TinyModel:
     shape = Qwen2Shape(vocab_size=len(vocab.tokens), context_length=params.context_length)
     weights = _random_weights(shape, params.seed)
     files = [_write_text_atomic(out_dir / TOKENIZER_FILE_NAME, _json_text(tokenizer_json))]
-    files.append(_write_atomic(
-        out_dir / GGUF_FILE_NAME,
-        lambda tmp: write_gguf(tmp, shape, vocab, weights, TINY_MODEL_NAME),
-    ))
+    files.append(
+        _write_atomic(
+            out_dir / GGUF_FILE_NAME,
+            lambda tmp: write_gguf(tmp, shape, vocab, weights, TINY_MODEL_NAME),
+        )
+    )
     if write_hf:
         files += _write_hf_files(out_dir / HF_DIR_NAME, shape, tokenizer_json, weights)
     else:
@@ -456,8 +471,9 @@ def _build(out_dir: Path, params: _BuildParams, write_hf: bool) -> TinyModel:
     return _tiny_model(out_dir, has_hf=write_hf)
 
 
-def build_tiny_model(out_dir: Path, *, seed: int = 0, write_hf: bool = False,
-                     context_length: int = 2048) -> TinyModel:
+def build_tiny_model(
+    out_dir: Path, *, seed: int = 0, write_hf: bool = False, context_length: int = 2048
+) -> TinyModel:
     """Build (or reuse a cached build of) the tiny BBj test model in ``out_dir``.
 
     A cached build is reused when its stamp matches the builder version, ``seed`` and

@@ -1,0 +1,7 @@
+"""python -m daemon == bbj-coder."""
+
+import sys
+
+from daemon.cli import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""bbj-coder's own routes: liveness, health, metrics, the LSP's FIM endpoint, admin reload."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from daemon.api.common import backend_errors, client_key, read_json, runtime_of, until_disconnected
+from daemon.api.fim_headers import fim_headers
+from daemon.api.schemas import BbjFimRequest
+from daemon.fim_service import FimRequest
+from fim import ContextFile
+
+
+async def root(request: Request) -> Response:
+    return PlainTextResponse("bbj-coder is running")
+
+
+async def health(request: Request) -> Response:
+    """Unauthenticated: status and the reasons behind it, never a token or a file's content."""
+    runtime = runtime_of(request)
+    info = runtime.backend_info()
+    model = None
+    if info is not None:
+        model = {
+            "name": runtime.model_name,
+            "path": info.model_path,
+            "quant": info.quant,
+            "context_length": info.context_length,
+            "fim_format": info.fim_format,
+        }
+    return JSONResponse(
+        {
+            "status": runtime.status,
+            "version": runtime.version,
+            "uptime_s": round(time.time() - runtime.started_at, 1),
+            "backend": {"name": info.name if info else None, "reason": runtime.backend_reason},
+            "model": model,
+            "model_error": runtime.model_error,
+            "demo": runtime.demo,
+            "fim": {"available": runtime.fim is not None},
+        }
+    )
+
+
+async def metrics(request: Request) -> Response:
+    runtime = runtime_of(request)
+    in_flight = len(runtime.fim.supersession) if runtime.fim is not None else 0
+    lanes = runtime.backend.in_flight() if runtime.backend is not None else {}
+    text = (
+        runtime.metrics.render()
+        + (
+            "# HELP bbj_coder_fim_in_flight FIM requests being answered now.\n"
+            "# TYPE bbj_coder_fim_in_flight gauge\n"
+            f"bbj_coder_fim_in_flight {in_flight}\n"
+            "# HELP bbj_coder_generations_running Generations running now, per backend lane.\n"
+            "# TYPE bbj_coder_generations_running gauge\n"
+        )
+        + "".join(
+            f'bbj_coder_generations_running{{lane="{lane}"}} {count}\n'
+            for lane, count in sorted(lanes.items())
+        )
+    )
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+async def bbj_fim(request: Request) -> Response:
+    runtime = runtime_of(request)
+    body = await read_json(request, BbjFimRequest)
+    fim_request = FimRequest(
+        prefix=body.prefix,
+        suffix=body.suffix,
+        path=body.path,
+        context=tuple(ContextFile(c.path, c.text) for c in body.extra),
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        client=client_key(request, body.client),
+    )
+    with backend_errors():
+        service = runtime.require_fim()
+        result = await until_disconnected(request, service.complete(fim_request), lambda: None)
+    runtime.record_fim(result)
+    return JSONResponse(
+        {
+            "completion": result.text,
+            "cached": result.cached,
+            "superseded": result.superseded,
+            "finish_reason": result.stats.finish_reason,
+            "prompt_truncated": result.prompt_truncated,
+            "timings": {
+                "total_ms": round(result.elapsed_s * 1000, 1),
+                "prompt_tokens": result.stats.prompt_tokens,
+                "cached_tokens": result.stats.cached_tokens,
+                "completion_tokens": result.stats.completion_tokens,
+            },
+        },
+        headers=fim_headers(result),
+    )
+
+
+ROUTES = [
+    Route("/", root, methods=["GET", "HEAD"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/v1/bbj/fim", bbj_fim, methods=["POST"]),
+]

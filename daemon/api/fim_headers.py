@@ -1,0 +1,15 @@
+"""Response headers that tell a client how a FIM completion was produced."""
+
+from __future__ import annotations
+
+from daemon.fim_service import FimResult
+
+
+def fim_headers(result: FimResult) -> dict[str, str]:
+    headers = {
+        "X-BBJ-Cached": "true" if result.cached else "false",
+        "X-BBJ-Finish": "superseded" if result.superseded else result.stats.finish_reason,
+    }
+    if result.prompt_truncated:
+        headers["X-BBJ-Prompt-Truncated"] = "true"
+    return headers

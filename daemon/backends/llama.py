@@ -1,0 +1,311 @@
+"""The embedded backend: llama-cpp-python loads the GGUF in-process.
+
+Two lanes, each a ``Llama`` context with its own KV cache and worker thread: FIM and chat. The
+weights are memory-mapped once by the OS, so the second context costs only its KV cache, and
+a long chat answer never delays a tab completion (nor evicts the FIM lane's cached prefix).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import re
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
+from daemon.chatml import CHATML_MARKERS, CHATML_STOPS, render_chatml
+from daemon.errors import BackendUnavailableError, ModelLoadError, PromptTooLongError
+from daemon.gguf_info import GgufInfo, read_gguf_info
+from fim import FimFormat
+
+
+@dataclass(frozen=True)
+class LlamaOptions:
+    model_path: Path
+    n_ctx: int = 4096
+    n_threads: int = 0
+    n_gpu_layers: int = 0
+    fim_format: FimFormat | None = None
+    model_name: str = ""
+
+
+class _Lane:
+    """One llama context plus the single thread allowed to touch it."""
+
+    def __init__(self, name: str, llm: Any) -> None:
+        self.name = name
+        self.llm = llm
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
+        self.lock = threading.Lock()
+        self.running = 0
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        with contextlib.suppress(Exception):
+            self.llm.close()
+
+
+class LlamaBackend:
+    name = "llama"
+
+    def __init__(self, options: LlamaOptions) -> None:
+        self.options = options
+        self.gguf: GgufInfo | None = None
+        self.fim_format: FimFormat | None = options.fim_format
+        self._fim_lane: _Lane | None = None
+        self._chat_lane: _Lane | None = None
+        self._chat_lane_lock = asyncio.Lock()
+        self._marker_ids: dict[str, int] = {}
+        self._stop_ids: frozenset[int] = frozenset()
+        self._marker_pattern: re.Pattern[str] | None = None
+        self.n_ctx = options.n_ctx
+
+    # life cycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.gguf = await asyncio.to_thread(read_gguf_info, self.options.model_path)
+        self.fim_format = self.fim_format or self.gguf.fim_format
+        self.n_ctx = min(self.options.n_ctx, self.gguf.context_length)
+        llm = await asyncio.to_thread(self._load)
+        self._fim_lane = _Lane("fim", llm)
+        self._index_special_tokens(llm)
+        await self._chat()  # loaded up front: the first chat must not pay for it mid-session
+
+    def _load(self) -> Any:
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                "llama-cpp-python is not installed; install bbj-coder with its default "
+                "dependencies or use the ollama backend."
+            ) from exc
+        try:
+            return llama_cpp.Llama(
+                model_path=str(self.options.model_path),
+                n_ctx=self.n_ctx,
+                n_batch=min(512, self.n_ctx),
+                n_threads=self.options.n_threads or os.cpu_count() or 1,
+                n_gpu_layers=self.options.n_gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(
+                f"llama.cpp could not load {self.options.model_path}: {exc}. The file may be "
+                "corrupt, truncated or of an architecture this llama.cpp does not support."
+            ) from exc
+
+    def _index_special_tokens(self, llm: Any) -> None:
+        texts = set(CHATML_MARKERS) | set(CHATML_STOPS)
+        if self.fim_format:
+            texts |= set(self.fim_format.marker_tokens) | set(self.fim_format.stop_tokens)
+        for text in texts:
+            ids = llm.tokenize(text.encode(), add_bos=False, special=True)
+            if len(ids) == 1:
+                self._marker_ids[text] = ids[0]
+        stop_texts = set(CHATML_STOPS) | set(self.fim_format.stop_tokens if self.fim_format else ())
+        self._stop_ids = frozenset(self._marker_ids[t] for t in stop_texts if t in self._marker_ids)
+        alternatives = sorted(self._marker_ids, key=len, reverse=True)
+        self._marker_pattern = re.compile("(" + "|".join(map(re.escape, alternatives)) + ")")
+
+    async def _chat(self) -> _Lane:
+        async with self._chat_lane_lock:
+            if self._chat_lane is None:
+                self._chat_lane = _Lane("chat", await asyncio.to_thread(self._load))
+            return self._chat_lane
+
+    async def close(self) -> None:
+        for lane in (self._fim_lane, self._chat_lane):
+            if lane is not None:
+                await asyncio.to_thread(lane.close)
+        self._fim_lane = self._chat_lane = None
+
+    def info(self) -> BackendInfo:
+        gguf = self.gguf
+        return BackendInfo(
+            name=self.name,
+            model_name=self.options.model_name or (gguf.name if gguf else ""),
+            model_path=str(self.options.model_path),
+            context_length=self.n_ctx,
+            fim_format=self.fim_format.name if self.fim_format else None,
+            quant=gguf.quant if gguf else "unknown",
+            details={
+                "architecture": gguf.architecture if gguf else "unknown",
+                "training_context": str(gguf.context_length if gguf else 0),
+            },
+        )
+
+    def in_flight(self) -> dict[str, int]:
+        return {lane.name: lane.running for lane in (self._fim_lane, self._chat_lane) if lane}
+
+    # tokens ---------------------------------------------------------------------------------
+    def _require_fim_lane(self) -> _Lane:
+        if self._fim_lane is None:
+            raise BackendUnavailableError("The model is not loaded.")
+        return self._fim_lane
+
+    def count_tokens(self, text: str) -> int:
+        llm = self._require_fim_lane().llm
+        return len(llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False))
+
+    def encode(self, prompt: str) -> list[int]:
+        """Tokenise with special tokens only where *we* placed markers, never from user text."""
+        llm = self._require_fim_lane().llm
+        assert self._marker_pattern is not None
+        ids: list[int] = []
+        for piece in self._marker_pattern.split(prompt):
+            if not piece:
+                continue
+            if piece in self._marker_ids:
+                ids.append(self._marker_ids[piece])
+            else:
+                ids.extend(llm.tokenize(piece.encode("utf-8", "replace"), add_bos=False))
+        return ids
+
+    # generation -----------------------------------------------------------------------------
+    def fim(self, prompt: str, params: SamplingParams) -> TextStream:
+        lane = self._require_fim_lane()
+        tokens = self.encode(prompt)
+        max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
+        if max_tokens < 1:
+            raise PromptTooLongError(
+                f"The prompt takes {len(tokens)} tokens; the context window holds {self.n_ctx}."
+            )
+        stream = TextStream()
+        lane.executor.submit(self._run, lane, tokens, params, max_tokens, stream)
+        return stream
+
+    def chat(self, messages: Sequence[ChatMessage], params: SamplingParams) -> TextStream:
+        tokens = self.encode(render_chatml(messages))
+        room = self.n_ctx - len(tokens)
+        if room < 1:
+            raise PromptTooLongError(
+                f"The conversation takes {len(tokens)} tokens but the model's context window "
+                f"holds {self.n_ctx}; shorten it or start a new chat."
+            )
+        stream = TextStream()
+
+        async def submit() -> None:
+            try:
+                lane = await self._chat()
+            except Exception as exc:
+                stream.finish(exc)
+                return
+            lane.executor.submit(
+                self._run, lane, tokens, params, min(params.max_tokens, room), stream
+            )
+
+        task = asyncio.get_running_loop().create_task(submit())
+        stream.keepalive = task
+        return stream
+
+    def _run(
+        self,
+        lane: _Lane,
+        tokens: list[int],
+        params: SamplingParams,
+        max_tokens: int,
+        stream: TextStream,
+    ) -> None:
+        """Worker-thread body: evaluate the prompt (reusing the KV prefix), then sample."""
+        if stream.cancelled.is_set():
+            stream.stats.finish_reason = "cancelled"
+            stream.finish()
+            return
+        try:
+            with lane.lock:
+                lane.running += 1
+                try:
+                    self._generate(lane.llm, tokens, params, max_tokens, stream)
+                finally:
+                    lane.running -= 1
+        except Exception as exc:  # llama.cpp errors surface as RuntimeError/ValueError
+            stream.finish(BackendUnavailableError(f"Generation failed in llama.cpp: {exc}"))
+        else:
+            stream.finish()
+
+    def _generate(
+        self,
+        llm: Any,
+        tokens: list[int],
+        params: SamplingParams,
+        max_tokens: int,
+        stream: TextStream,
+    ) -> None:
+        import llama_cpp
+
+        stats = stream.stats
+        stats.prompt_tokens = len(tokens)
+        stats.cached_tokens = _cached_prefix(llm, tokens)
+        if params.seed is not None:
+            llm.set_seed(params.seed)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        vocab = llm._model.vocab
+        started = time.perf_counter()
+        first_token_at: float | None = None
+        stats.finish_reason = "length"
+        generator = llm.generate(
+            tokens,
+            temp=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            min_p=0.0,
+            repeat_penalty=params.repeat_penalty,
+            logits_processor=_bias_processor(params.logit_bias),
+        )
+        for token in generator:
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+                stats.prompt_eval_s = first_token_at - started
+            if stream.cancelled.is_set():
+                stats.finish_reason = "cancelled"
+                break
+            if token in self._stop_ids or llama_cpp.llama_vocab_is_eog(vocab, token):
+                stats.finish_reason = "stop"
+                break
+            stats.completion_tokens += 1
+            text = decoder.decode(llm._model.detokenize([token], special=False))
+            if text:
+                stream.put(text)
+            if stats.completion_tokens >= max_tokens:
+                break
+        generator.close()
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            stream.put(tail)
+        stats.eval_s = time.perf_counter() - (first_token_at or started)
+
+
+def _bias_processor(bias: tuple[tuple[int, float], ...]) -> Any:
+    """OpenAI ``logit_bias`` as a llama-cpp-python logits processor (None when there is none)."""
+    if not bias:
+        return None
+    import numpy as np
+
+    ids = np.array([token for token, _ in bias], dtype=np.intc)
+    values = np.array([value for _, value in bias], dtype=np.single)
+
+    def apply(_input_ids: Any, scores: Any) -> Any:
+        valid = ids < len(scores)
+        scores[ids[valid]] += values[valid]
+        return scores
+
+    return [apply]
+
+
+def _cached_prefix(llm: Any, tokens: list[int]) -> int:
+    """How many leading prompt tokens llama.cpp will take from its KV cache (as generate does)."""
+    cached = 0
+    for a, b in zip(llm.eval_tokens, tokens, strict=False):
+        if a != b:
+            break
+        cached += 1
+    if cached == len(tokens) and cached > 0:
+        cached -= 1  # generate re-evaluates one token to refresh the logits
+    return cached

@@ -1,0 +1,219 @@
+"""``bbj-coder`` command line: one small entry function per subcommand, heavy imports inside."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from daemon import __version__
+from daemon.errors import BbjCoderError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _load(args: argparse.Namespace, flags: dict[str, object] | None = None):
+    from daemon.config import load_config
+    from daemon.paths import app_paths
+
+    paths = app_paths()
+    config_path = Path(args.config) if getattr(args, "config", None) else paths.config_file
+    return paths, load_config(config_path, flags=flags or {})
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from daemon.server import ServeOptions, serve
+
+    flags = {"server.host": args.host, "server.port": args.port, "model.path": args.model}
+    paths, loaded = _load(args, flags)
+    return asyncio.run(serve(ServeOptions(config=loaded.config, paths=paths, demo=args.demo)))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import httpx
+
+    from daemon.instance import read_state
+
+    paths, _ = _load(args)
+    state = read_state(paths.state_file)
+    if state is None:
+        print("bbj-coder is not running. Start it with `bbj-coder serve`.")
+        return 3
+    try:
+        health = httpx.get(f"{state.url}/health", timeout=5).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"bbj-coder (pid {state.pid}) at {state.url} does not answer: {exc}")
+        return 1
+    if args.json:
+        print(json.dumps({"pid": state.pid, "url": state.url, **health}, indent=2))
+        return 0
+    model = health.get("model") or {}
+    print(f"bbj-coder {health['version']} at {state.url} (pid {state.pid}): {health['status']}")
+    print(f"  backend: {health['backend']['name']} — {health['backend']['reason']}")
+    print(
+        f"  model:   {model.get('name', '-')} {model.get('quant', '')} "
+        f"ctx {model.get('context_length', '-')} fim {model.get('fim_format', '-')}"
+    )
+    if health.get("model_error"):
+        print(f"  problem: {health['model_error']}")
+    return 0 if health["status"] == "ok" else 1
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from daemon.server import stop_daemon
+
+    paths, _ = _load(args)
+    print(stop_daemon(paths))
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from daemon.config import describe
+
+    paths, loaded = _load(args)
+    print(f"# config file: {paths.config_file}")
+    print(describe(loaded))
+    return 0
+
+
+def cmd_config_token(args: argparse.Namespace) -> int:
+    from daemon.paths import app_paths
+    from daemon.security import load_or_create_token
+
+    print(load_or_create_token(app_paths().token_file))
+    return 0
+
+
+def cmd_model_import(args: argparse.Namespace) -> int:
+    from daemon.paths import app_paths
+    from daemon.store import ModelStore
+
+    store = ModelStore(app_paths().models_dir)
+    entry = store.import_file(
+        Path(args.file), name=args.name, activate=not args.no_activate, expected_sha256=args.sha256
+    )
+    print(
+        f"Imported {entry.name} ({entry.size / 1e6:.1f} MB, {entry.quant}, sha256 "
+        f"{entry.sha256[:12]}…){' and made it active' if not args.no_activate else ''}."
+    )
+    return 0
+
+
+def cmd_model_list(args: argparse.Namespace) -> int:
+    from daemon.paths import app_paths
+    from daemon.store import ModelStore
+
+    manifest = ModelStore(app_paths().models_dir).load()
+    if not manifest.models:
+        print("No models installed. Import one with `bbj-coder model import FILE.gguf`.")
+        return 0
+    for entry in manifest.models:
+        mark = "*" if entry.name == manifest.active else " "
+        print(
+            f"{mark} {entry.name:32} {entry.quant:8} {entry.size / 1e6:9.1f} MB  "
+            f"ctx {entry.context_length:<6} fim {entry.fim_format or '-'}"
+        )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from daemon.check.command import run_check_command
+
+    return run_check_command(
+        args.files, output_format=args.format, checker_mode=args.checker, bbjcpl=args.bbjcpl
+    )
+
+
+def cmd_train_data(args: argparse.Namespace) -> int:
+    from trainer.data import data_command_from_args
+
+    return data_command_from_args(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bbj-coder",
+        description=(
+            "Local AI coding assistant for BBj: a daemon serving checked completions and chat."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"bbj-coder {__version__}")
+    parser.add_argument("--config", help="config file (default: the platform config dir)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the daemon")
+    serve.add_argument("--model", help="store name or path to a .gguf file")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 11435)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve a tiny built-in demo model (output is not meaningful)",
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    status = sub.add_parser("status", help="is the daemon running, and is it healthy?")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+    sub.add_parser("stop", help="stop the running daemon").set_defaults(handler=cmd_stop)
+
+    config = sub.add_parser("config", help="show the effective config or the API token")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_sub.add_parser(
+        "show", help="effective config and where each value comes from"
+    ).set_defaults(handler=cmd_config_show)
+    config_sub.add_parser("token", help="print the bearer token").set_defaults(
+        handler=cmd_config_token
+    )
+
+    model = sub.add_parser("model", help="manage installed models")
+    model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    model_import = model_sub.add_parser("import", help="import a .gguf file into the store")
+    model_import.add_argument("file")
+    model_import.add_argument("--name")
+    model_import.add_argument("--sha256", help="refuse the file unless it has this sha256")
+    model_import.add_argument("--no-activate", action="store_true")
+    model_import.set_defaults(handler=cmd_model_import)
+    model_sub.add_parser("list", help="list installed models").set_defaults(handler=cmd_model_list)
+
+    check = sub.add_parser("check", help="check BBj files with bbjcpl or the built-in checker")
+    check.add_argument("files", nargs="+")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--checker", choices=["auto", "bbjcpl", "builtin"], default="auto")
+    check.add_argument("--bbjcpl", help="path to bbjcpl")
+    check.set_defaults(handler=cmd_check)
+
+    train = sub.add_parser("train", help="build training data and train the model")
+    train_sub = train.add_subparsers(dest="train_command", required=True, metavar="ACTION")
+    data = train_sub.add_parser("data", help="build clean FIM, ChatML and pretraining data")
+    _add_train_data_arguments(data)
+    data.set_defaults(handler=cmd_train_data)
+    return parser
+
+
+def _add_train_data_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from trainer.data import add_data_arguments
+    except ImportError:  # the trainer is optional at run time
+        return
+    add_data_arguments(parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BbjCoderError as exc:
+        print(f"bbj-coder: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

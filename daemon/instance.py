@@ -1,0 +1,120 @@
+"""One daemon per user: an exclusive lock file plus a state file saying where it listens."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+from daemon.errors import InstanceError
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    pid: int
+    host: str
+    port: int
+    version: str
+    started_at: float
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+class InstanceLock:
+    """Hold the per-user lock for the daemon's lifetime; the OS drops it if the process dies."""
+
+    def __init__(self, lock_file: Path, state_file: Path) -> None:
+        self.lock_file = lock_file
+        self.state_file = state_file
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; False when another live daemon holds it."""
+        self.lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(self.lock_file, "a+", encoding="utf-8")  # noqa: SIM115 - held open on purpose
+        try:
+            _lock(handle)
+        except OSError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def publish(self, state: DaemonState) -> None:
+        """Write the state file atomically so readers never see half of it."""
+        self.state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(asdict(state)), encoding="utf-8")
+        os.replace(tmp, self.state_file)
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        with contextlib.suppress(OSError):
+            if read_state(self.state_file) and read_state(self.state_file).pid == os.getpid():
+                self.state_file.unlink()
+        self._handle.close()
+        self._handle = None
+
+
+def _lock(handle: IO[str]) -> None:
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def read_state(state_file: Path) -> DaemonState | None:
+    """The running daemon's state, or None when there is none (or the file is stale/corrupt)."""
+    try:
+        data = json.loads(state_file.read_text(encoding="utf-8"))
+        state = DaemonState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    return state if _pid_alive(state.pid) else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """An exited process its parent has not reaped yet still answers kill(pid, 0) on Linux."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat_line.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def wait_for_exit(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def require_lock(lock: InstanceLock, state_file: Path) -> None:
+    if not lock.acquire():
+        state = read_state(state_file)
+        where = f" at {state.url} (pid {state.pid})" if state else ""
+        raise InstanceError(f"bbj-coder is already running{where}.")

@@ -1,0 +1,182 @@
+"""Start-up and shutdown of ``bbj-coder serve``: lock, token, model, backend, HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from daemon import __version__
+from daemon.backends.llama import LlamaBackend, LlamaOptions
+from daemon.config import Config
+from daemon.errors import BackendError, ModelError, ModelNotFoundError
+from daemon.fim_service import FimService
+from daemon.instance import DaemonState, InstanceLock, read_state
+from daemon.paths import AppPaths
+from daemon.runtime import Runtime
+from daemon.security import load_or_create_token
+from daemon.store import ModelStore
+from fim import format_by_name
+
+log = logging.getLogger("bbj_coder")
+DEMO_MODEL_NAME = "bbj-coder-demo"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    config: Config
+    paths: AppPaths
+    demo: bool = False
+
+
+def setup_logging(paths: AppPaths, level: str) -> None:
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(formatter)
+    handlers: list[logging.Handler] = [stderr]
+    paths.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    file_handler = logging.handlers.RotatingFileHandler(
+        paths.log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+    )
+    file_handler.setFormatter(formatter)
+    handlers.append(file_handler)
+    root = logging.getLogger("bbj_coder")
+    root.handlers[:] = handlers
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def resolve_model(options: ServeOptions) -> tuple[str, Path]:
+    """(name, GGUF path) to serve; ModelNotFoundError says how to get one when there is none."""
+    if options.demo:
+        from daemon.tinymodel import build_tiny_model
+
+        log.warning(
+            "DEMO MODE: serving a tiny randomly initialised model. Its output is "
+            "meaningless; it only shows the whole path working."
+        )
+        return DEMO_MODEL_NAME, build_tiny_model(options.paths.demo_dir).gguf_path
+    return ModelStore(options.paths.models_dir).resolve(options.config.model.path)
+
+
+async def build_runtime(options: ServeOptions, token: str, model: tuple[str, Path]) -> Runtime:
+    config = options.config
+    name, path = model
+    runtime = Runtime(
+        config=config, paths=options.paths, token=token, model_name=name, demo=options.demo
+    )
+    forced = None if config.model.fim_format == "auto" else format_by_name(config.model.fim_format)
+    backend = LlamaBackend(
+        LlamaOptions(
+            model_path=path,
+            n_ctx=config.model.n_ctx,
+            n_threads=config.model.n_threads,
+            n_gpu_layers=config.model.n_gpu_layers,
+            fim_format=forced,
+            model_name=name,
+        )
+    )
+    runtime.backend_reason = "embedded llama.cpp (llama-cpp-python) is the default backend"
+    try:
+        await backend.start()
+    except (ModelError, BackendError) as exc:
+        runtime.model_error = str(exc)
+        log.error("model %s could not be loaded: %s", path, exc)
+        return runtime
+    runtime.backend = backend
+    if backend.fim_format is not None:
+        runtime.fim = FimService(backend, backend.fim_format, config.fim, backend.n_ctx)
+    else:
+        log.warning("%s has no FIM tokens; tab completion is disabled", path)
+    log.info("serving %s (%s) from %s", name, backend.info().quant, path)
+    return runtime
+
+
+async def serve(options: ServeOptions) -> int:
+    """Run until SIGINT/SIGTERM. Returns the process exit status."""
+    import uvicorn
+
+    from daemon.api import create_app
+
+    paths, server_cfg = options.paths, options.config.server
+    paths.ensure()
+    lock = InstanceLock(paths.lock_file, paths.state_file)
+    if not lock.acquire():
+        state = read_state(paths.state_file)
+        where = f"at {state.url} (pid {state.pid})" if state else "(its state file is unreadable)"
+        print(f"bbj-coder is already running {where}.")
+        return 0
+    try:
+        setup_logging(paths, server_cfg.log_level)
+        try:
+            model = resolve_model(options)
+        except ModelNotFoundError as exc:
+            print(f"bbj-coder: {exc}", file=sys.stderr)
+            return 2
+        token = load_or_create_token(paths.token_file)
+        runtime = await build_runtime(options, token, model)
+        app = create_app(runtime)
+        config = uvicorn.Config(
+            app,
+            host=server_cfg.host,
+            port=server_cfg.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        server = _server_class()(config)
+        publisher = asyncio.create_task(
+            _publish_when_started(server, lock, server_cfg.host, server_cfg.port)
+        )
+        try:
+            await server.serve()
+        finally:
+            publisher.cancel()
+            if runtime.backend is not None:
+                await runtime.backend.close()
+        return 0 if server.started else 1
+    finally:
+        lock.release()
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class DaemonServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM after a graceful shutdown; we finish our own cleanup
+        (model closed, lock and state file released) and exit 0 instead."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            self._captured_signals.clear()
+
+    return DaemonServer
+
+
+async def _publish_when_started(server: object, lock: InstanceLock, host: str, port: int) -> None:
+    while not getattr(server, "started", False):
+        await asyncio.sleep(0.02)
+    lock.publish(
+        DaemonState(
+            pid=os.getpid(), host=host, port=port, version=__version__, started_at=time.time()
+        )
+    )
+    log.info("listening on http://%s:%d", host, port)
+
+
+def stop_daemon(paths: AppPaths, timeout_s: float = 10.0) -> str:
+    from daemon.instance import wait_for_exit
+
+    state = read_state(paths.state_file)
+    if state is None:
+        return "bbj-coder is not running."
+    os.kill(state.pid, signal.SIGTERM)
+    if wait_for_exit(state.pid, timeout_s):
+        return f"Stopped bbj-coder (pid {state.pid})."
+    return f"bbj-coder (pid {state.pid}) did not stop within {timeout_s:.0f} s."
