@@ -30,7 +30,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     flags = {"server.host": args.host, "server.port": args.port, "model.path": args.model}
     paths, loaded = _load(args, flags)
-    return asyncio.run(serve(ServeOptions(config=loaded.config, paths=paths, demo=args.demo)))
+    config_path = Path(args.config) if args.config else paths.config_file
+    options = ServeOptions(
+        config=loaded.config, paths=paths, demo=args.demo, config_path=config_path, flags=flags
+    )
+    return asyncio.run(serve(options))
 
 
 def cmd_status(args: argparse.Namespace) -> int:

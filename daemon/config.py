@@ -83,6 +83,8 @@ class CheckSettings:
     timeout_s: float = _opt(10.0, "Seconds before a bbjcpl run is killed.")
     chat: str = _opt("fix", "Chat code check: fix (generate→check→fix), annotate or off.")
     max_fix_attempts: int = _opt(2, "Most fix rounds in the chat generate→check→fix loop.")
+    fim: bool = _opt(True, "Check every completion; one that adds compile errors is not shown.")
+    fim_candidates: int = _opt(2, "Completions tried (within the time budget) before giving up.")
 
 
 @dataclass(frozen=True)

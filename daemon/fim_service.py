@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextStream
+from daemon.check import Checker, adds_errors
 from daemon.config import FimSettings
 from daemon.stops import StopMatcher
 from daemon.typeahead import TypeAheadCache
@@ -37,11 +38,40 @@ class FimRequest:
     client: str = "default"
 
 
+@dataclass(frozen=True)
+class FimCheck:
+    """How a completion fared in the compile gate."""
+
+    checker: str
+    passed: bool
+    attempts: int
+    new_errors: tuple[str, ...] = ()
+
+
+class CompileGate:
+    """Accept a completion only if ``prefix + completion + suffix`` has no error that the
+    baseline ``prefix + suffix`` (often mid-edit and already broken) does not have."""
+
+    def __init__(self, checker: Checker, candidates: int = 2) -> None:
+        self.checker = checker
+        self.candidates = max(1, candidates)
+
+    async def judge(self, prefix: str, completion: str, suffix: str, attempt: int) -> FimCheck:
+        baseline = await self.checker.check(prefix + suffix, "completion.bbj")
+        candidate = await self.checker.check(prefix + completion + suffix, "completion.bbj")
+        if not adds_errors(baseline, candidate):
+            return FimCheck(candidate.checker, True, attempt)
+        known = {d.message for d in baseline.diagnostics}
+        new = tuple(d.message for d in candidate.diagnostics if d.message not in known)
+        return FimCheck(candidate.checker, False, attempt, new or (candidate.tool_error or "",))
+
+
 @dataclass
 class FimResult:
     text: str
     raw_text: str
     stats: GenerationStats = field(default_factory=GenerationStats)
+    check: FimCheck | None = None
     cached: bool = False
     superseded: bool = False
     prompt_truncated: bool = False
@@ -98,7 +128,9 @@ class FimService:
             logit_bias=request.logit_bias,
         )
 
-    async def complete(self, request: FimRequest) -> FimResult:
+    async def complete(self, request: FimRequest, gate: CompileGate | None = None) -> FimResult:
+        """Complete at the cursor; with a ``gate``, a completion that adds compile errors is
+        replaced by another candidate within the time budget, or not shown at all."""
         started = time.perf_counter()
         cached = self.cache.get(request.prefix, request.suffix)
         if cached is not None:
@@ -118,24 +150,36 @@ class FimService:
             prefix_share=self.settings.prefix_share,
         )
         ctx = FimContext.build(assembled.prefix, assembled.suffix)
-        stream = self.backend.fim(assembled.prompt, params)
-        self.supersession.begin(request.client, stream)
-        try:
-            raw = await self._collect(stream, ctx, request.stop)
-        finally:
-            self.supersession.end(request.client, stream)
-        superseded = stream.superseded
-        text = "" if superseded else apply_chain(raw, ctx, DEFAULT_CHAIN)
-        if text:
-            self.cache.put(request.prefix, request.suffix, text)
-        return FimResult(
-            text=text,
-            raw_text=raw,
-            stats=stream.stats,
-            superseded=superseded,
-            prompt_truncated=assembled.prefix_truncated or assembled.suffix_truncated,
-            elapsed_s=time.perf_counter() - started,
+        result = FimResult(
+            text="",
+            raw_text="",
+            prompt_truncated=(assembled.prefix_truncated or assembled.suffix_truncated),
         )
+        deadline = started + self.settings.time_budget_ms / 1000
+        for attempt in range(1, (gate.candidates if gate else 1) + 1):
+            stream = self.backend.fim(assembled.prompt, params)
+            self.supersession.begin(request.client, stream)
+            try:
+                result.raw_text = await self._collect(stream, ctx, request.stop)
+            finally:
+                self.supersession.end(request.client, stream)
+            result.stats, result.superseded = stream.stats, stream.superseded
+            if result.superseded:
+                break
+            result.text = apply_chain(result.raw_text, ctx, DEFAULT_CHAIN)
+            if not result.text or gate is None:
+                break
+            result.check = await gate.judge(request.prefix, result.text, request.suffix, attempt)
+            if result.check.passed:
+                break
+            result.text = ""
+            if time.perf_counter() >= deadline:
+                break
+            params = replace(params, temperature=max(params.temperature, 0.7), seed=attempt)
+        if result.text:
+            self.cache.put(request.prefix, request.suffix, result.text)
+        result.elapsed_s = time.perf_counter() - started
+        return result
 
     async def _collect(self, stream: TextStream, ctx: FimContext, stops: Sequence[str]) -> str:
         """Read the stream until it ends, a stop/early-stop cuts it, or the time budget runs out."""

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 from daemon import __version__
 from daemon.backends.base import Backend, BackendInfo
+from daemon.chat_service import ChatService
+from daemon.check import Checker, describe_checker, select_checker
 from daemon.config import Config
 from daemon.errors import BackendUnavailableError
-from daemon.fim_service import FimResult, FimService
+from daemon.fim_service import CompileGate, FimResult, FimService
+from daemon.loader import ModelSlot
 from daemon.metrics import Metrics
 from daemon.paths import AppPaths
 
@@ -21,15 +30,85 @@ class Runtime:
     config: Config
     paths: AppPaths
     token: str
-    backend: Backend | None = None
-    backend_reason: str = ""
-    model_error: str | None = None
-    fim: FimService | None = None
-    model_name: str = GENERIC_MODEL_ALIAS
+    slot: ModelSlot = field(default_factory=lambda: ModelSlot(name=GENERIC_MODEL_ALIAS, path=None))
     demo: bool = False
+    config_path: Path | None = None
+    flags: dict[str, Any] = field(default_factory=dict)
+    checker: Checker | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started_at: float = field(default_factory=time.time)
     version: str = __version__
+    reload_error: str | None = None
+    _retiring: set[asyncio.Task[None]] = field(default_factory=set)
+    _leases: Counter[int] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if self.checker is None:
+            check = self.config.check
+            self.checker = select_checker(check.checker, check.bbjcpl or None, check.timeout_s)
+
+    # the served model (read through the slot so a swap is one assignment) -------------------
+    @property
+    def backend(self) -> Backend | None:
+        return self.slot.backend
+
+    @property
+    def fim(self) -> FimService | None:
+        return self.slot.fim
+
+    @property
+    def model_name(self) -> str:
+        return self.slot.name
+
+    @property
+    def model_error(self) -> str | None:
+        return self.slot.error
+
+    @property
+    def backend_reason(self) -> str:
+        return self.slot.reason
+
+    def swap(self, new: ModelSlot) -> None:
+        """Serve ``new`` from now on; the old model closes when its last request is done."""
+        old, self.slot = self.slot, new
+        if not self._leases[id(old)]:
+            self._retire(old)
+
+    @contextmanager
+    def lease(self) -> Iterator[ModelSlot]:
+        """Pin the current slot for one whole request (streaming included)."""
+        slot = self.slot
+        self._leases[id(slot)] += 1
+        try:
+            yield slot
+        finally:
+            self._leases[id(slot)] -= 1
+            if not self._leases[id(slot)]:
+                del self._leases[id(slot)]
+                if slot is not self.slot:
+                    self._retire(slot)
+
+    def bound(self, slot: ModelSlot) -> Runtime:
+        """A view of this runtime that serves ``slot`` whatever a reload does meanwhile."""
+        return self if slot is self.slot else replace(self, slot=slot)
+
+    def _retire(self, slot: ModelSlot) -> None:
+        if slot.backend is None or slot.backend is self.slot.backend:
+            return
+        task = asyncio.get_running_loop().create_task(slot.backend.close())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def close(self) -> None:
+        if self.backend is not None:
+            await self.backend.close()
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    # derived views --------------------------------------------------------------------------
+    def checker_description(self) -> str:
+        assert self.checker is not None
+        return describe_checker(self.checker)
 
     @property
     def status(self) -> str:
@@ -42,22 +121,32 @@ class Runtime:
         return self.backend
 
     def require_fim(self) -> FimService:
+        fim = self.fim
         self.require_backend()
-        if self.fim is None:
+        if fim is None:
             raise BackendUnavailableError(
                 "The loaded model has no fill-in-the-middle tokens, so it cannot do tab "
                 "completion; set model.fim_format or use a code model such as Qwen2.5-Coder."
             )
-        return self.fim
+        return fim
+
+    def compile_gate(self) -> CompileGate | None:
+        """The FIM compile gate, or None when ``check.fim`` is off."""
+        if not self.config.check.fim or self.checker is None:
+            return None
+        return CompileGate(self.checker, self.config.check.fim_candidates)
+
+    def chat_service(self) -> ChatService:
+        assert self.checker is not None
+        return ChatService(self.require_backend(), self.checker, self.config.check)
 
     def record_fim(self, result: FimResult) -> None:
-        outcome = (
-            "cached"
-            if result.cached
-            else "superseded"
-            if result.superseded
-            else ("empty" if not result.text else "served")
-        )
+        if result.cached:
+            outcome = "cached"
+        elif result.superseded:
+            outcome = "superseded"
+        else:
+            outcome = "served" if result.text else "empty"
         self.metrics.fim_total[outcome] += 1
         stats = result.stats
         self.metrics.observe_generation(

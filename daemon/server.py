@@ -9,23 +9,20 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon import __version__
-from daemon.backends.llama import LlamaBackend, LlamaOptions
 from daemon.config import Config
-from daemon.errors import BackendError, ModelError, ModelNotFoundError
-from daemon.fim_service import FimService
+from daemon.errors import ModelNotFoundError
 from daemon.instance import DaemonState, InstanceLock, read_state
+from daemon.loader import load_slot, resolve_model
 from daemon.paths import AppPaths
 from daemon.runtime import Runtime
 from daemon.security import load_or_create_token
-from daemon.store import ModelStore
-from fim import format_by_name
 
 log = logging.getLogger("bbj_coder")
-DEMO_MODEL_NAME = "bbj-coder-demo"
 
 
 @dataclass(frozen=True)
@@ -33,6 +30,8 @@ class ServeOptions:
     config: Config
     paths: AppPaths
     demo: bool = False
+    config_path: Path | None = None
+    flags: Mapping[str, object] = field(default_factory=dict)
 
 
 def setup_logging(paths: AppPaths, level: str) -> None:
@@ -52,52 +51,6 @@ def setup_logging(paths: AppPaths, level: str) -> None:
     root.propagate = False
 
 
-def resolve_model(options: ServeOptions) -> tuple[str, Path]:
-    """(name, GGUF path) to serve; ModelNotFoundError says how to get one when there is none."""
-    if options.demo:
-        from daemon.tinymodel import build_tiny_model
-
-        log.warning(
-            "DEMO MODE: serving a tiny randomly initialised model. Its output is "
-            "meaningless; it only shows the whole path working."
-        )
-        return DEMO_MODEL_NAME, build_tiny_model(options.paths.demo_dir).gguf_path
-    return ModelStore(options.paths.models_dir).resolve(options.config.model.path)
-
-
-async def build_runtime(options: ServeOptions, token: str, model: tuple[str, Path]) -> Runtime:
-    config = options.config
-    name, path = model
-    runtime = Runtime(
-        config=config, paths=options.paths, token=token, model_name=name, demo=options.demo
-    )
-    forced = None if config.model.fim_format == "auto" else format_by_name(config.model.fim_format)
-    backend = LlamaBackend(
-        LlamaOptions(
-            model_path=path,
-            n_ctx=config.model.n_ctx,
-            n_threads=config.model.n_threads,
-            n_gpu_layers=config.model.n_gpu_layers,
-            fim_format=forced,
-            model_name=name,
-        )
-    )
-    runtime.backend_reason = "embedded llama.cpp (llama-cpp-python) is the default backend"
-    try:
-        await backend.start()
-    except (ModelError, BackendError) as exc:
-        runtime.model_error = str(exc)
-        log.error("model %s could not be loaded: %s", path, exc)
-        return runtime
-    runtime.backend = backend
-    if backend.fim_format is not None:
-        runtime.fim = FimService(backend, backend.fim_format, config.fim, backend.n_ctx)
-    else:
-        log.warning("%s has no FIM tokens; tab completion is disabled", path)
-    log.info("serving %s (%s) from %s", name, backend.info().quant, path)
-    return runtime
-
-
 async def serve(options: ServeOptions) -> int:
     """Run until SIGINT/SIGTERM. Returns the process exit status."""
     import uvicorn
@@ -115,12 +68,19 @@ async def serve(options: ServeOptions) -> int:
     try:
         setup_logging(paths, server_cfg.log_level)
         try:
-            model = resolve_model(options)
+            name, path = resolve_model(options.config, paths, options.demo)
         except ModelNotFoundError as exc:
             print(f"bbj-coder: {exc}", file=sys.stderr)
             return 2
-        token = load_or_create_token(paths.token_file)
-        runtime = await build_runtime(options, token, model)
+        runtime = Runtime(
+            config=options.config,
+            paths=paths,
+            token=load_or_create_token(paths.token_file),
+            slot=await load_slot(options.config, name, path),
+            demo=options.demo,
+            config_path=options.config_path,
+            flags=dict(options.flags),
+        )
         app = create_app(runtime)
         config = uvicorn.Config(
             app,
@@ -138,8 +98,7 @@ async def serve(options: ServeOptions) -> int:
             await server.serve()
         finally:
             publisher.cancel()
-            if runtime.backend is not None:
-                await runtime.backend.close()
+            await runtime.close()
         return 0 if server.started else 1
     finally:
         lock.release()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from daemon.backends.base import TextStream
+from daemon.backends.base import GenerationStats, TextStream
 
 
 class StopMatcher:
@@ -58,3 +58,21 @@ async def apply_stops(stream: TextStream, stops: Sequence[str]) -> AsyncIterator
     tail = matcher.flush()
     if tail:
         yield tail
+
+
+class StoppedStream:
+    """A backend stream with client stop strings applied: iterate it for the text to send."""
+
+    def __init__(self, stream: TextStream, stops: Sequence[str]) -> None:
+        self.stream = stream
+        self.stops = tuple(stops)
+
+    @property
+    def stats(self) -> GenerationStats:
+        return self.stream.stats
+
+    def cancel(self) -> None:
+        self.stream.cancel()
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return apply_stops(self.stream, self.stops)

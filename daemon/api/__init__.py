@@ -18,7 +18,8 @@ from daemon.security import SecurityMiddleware
 
 
 class TimingMiddleware:
-    """Stamp the start time for duration fields and count requests per route and status."""
+    """Stamp the start time, pin the served model for the request's whole life (a reload never
+    closes a model under a running request), and count requests per route and status."""
 
     def __init__(self, app: Any, runtime: Runtime) -> None:
         self.app = app
@@ -38,7 +39,9 @@ class TimingMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            with self.runtime.lease() as slot:
+                scope["bbj.slot"] = slot
+                await self.app(scope, receive, send_wrapper)
         finally:
             self.runtime.metrics.observe_request(scope["path"], status)
             self.runtime.metrics.observe_latency(

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from daemon.api.common import backend_errors, client_key, read_json, runtime_of, until_disconnected
+from daemon.api.common import (
+    backend_errors,
+    client_key,
+    read_json,
+    runtime_of,
+    shared_runtime_of,
+    until_disconnected,
+)
+from daemon.api.errors import ApiError
 from daemon.api.fim_headers import fim_headers
-from daemon.api.schemas import BbjFimRequest
+from daemon.api.schemas import BbjCheckRequest, BbjFimRequest
 from daemon.fim_service import FimRequest
+from daemon.reload import reload_runtime
+from daemon.runtime import Runtime
 from fim import ContextFile
 
 
@@ -19,9 +30,8 @@ async def root(request: Request) -> Response:
     return PlainTextResponse("bbj-coder is running")
 
 
-async def health(request: Request) -> Response:
-    """Unauthenticated: status and the reasons behind it, never a token or a file's content."""
-    runtime = runtime_of(request)
+def health_payload(runtime: Runtime) -> dict[str, Any]:
+    """Status and the reasons behind it, never a token or a file's content."""
     info = runtime.backend_info()
     model = None
     if info is not None:
@@ -32,18 +42,31 @@ async def health(request: Request) -> Response:
             "context_length": info.context_length,
             "fim_format": info.fim_format,
         }
-    return JSONResponse(
-        {
-            "status": runtime.status,
-            "version": runtime.version,
-            "uptime_s": round(time.time() - runtime.started_at, 1),
-            "backend": {"name": info.name if info else None, "reason": runtime.backend_reason},
-            "model": model,
-            "model_error": runtime.model_error,
-            "demo": runtime.demo,
-            "fim": {"available": runtime.fim is not None},
-        }
-    )
+    return {
+        "status": runtime.status,
+        "version": runtime.version,
+        "uptime_s": round(time.time() - runtime.started_at, 1),
+        "backend": {"name": info.name if info else None, "reason": runtime.backend_reason},
+        "model": model,
+        "model_error": runtime.model_error,
+        "reload_error": runtime.reload_error,
+        "demo": runtime.demo,
+        "fim": {"available": runtime.fim is not None},
+        "checker": runtime.checker_description(),
+    }
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse(health_payload(runtime_of(request)))
+
+
+async def admin_reload(request: Request) -> Response:
+    """Re-read the config file and the store's active model, swapping in whatever changed."""
+    runtime = shared_runtime_of(request)
+    result = await reload_runtime(runtime)
+    if result.error is not None:
+        raise ApiError(409, result.error, code="reload_failed")
+    return JSONResponse({"changed": result.changed, "health": health_payload(runtime)})
 
 
 async def metrics(request: Request) -> Response:
@@ -81,7 +104,9 @@ async def bbj_fim(request: Request) -> Response:
     )
     with backend_errors():
         service = runtime.require_fim()
-        result = await until_disconnected(request, service.complete(fim_request), lambda: None)
+        result = await until_disconnected(
+            request, service.complete(fim_request, runtime.compile_gate()), lambda: None
+        )
     runtime.record_fim(result)
     return JSONResponse(
         {
@@ -90,6 +115,14 @@ async def bbj_fim(request: Request) -> Response:
             "superseded": result.superseded,
             "finish_reason": result.stats.finish_reason,
             "prompt_truncated": result.prompt_truncated,
+            "check": None
+            if result.check is None
+            else {
+                "checker": result.check.checker,
+                "passed": result.check.passed,
+                "attempts": result.check.attempts,
+                "new_errors": list(result.check.new_errors),
+            },
             "timings": {
                 "total_ms": round(result.elapsed_s * 1000, 1),
                 "prompt_tokens": result.stats.prompt_tokens,
@@ -101,9 +134,20 @@ async def bbj_fim(request: Request) -> Response:
     )
 
 
+async def bbj_check(request: Request) -> Response:
+    """Compile-check a BBj program: ``{code, filename?}`` → ok, checker, diagnostics."""
+    runtime = runtime_of(request)
+    body = await read_json(request, BbjCheckRequest)
+    assert runtime.checker is not None
+    result = await runtime.checker.check(body.code, body.filename)
+    return JSONResponse(result.to_dict())
+
+
 ROUTES = [
     Route("/", root, methods=["GET", "HEAD"]),
     Route("/health", health, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
     Route("/v1/bbj/fim", bbj_fim, methods=["POST"]),
+    Route("/v1/bbj/check", bbj_check, methods=["POST"]),
+    Route("/v1/admin/reload", admin_reload, methods=["POST"]),
 ]

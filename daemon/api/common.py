@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from daemon.api.errors import ApiError, describe_validation_error
-from daemon.backends.base import TextStream
+from daemon.backends.base import Generation
 from daemon.errors import BackendError, BackendUnavailableError, PromptTooLongError
 from daemon.fim_service import FimRequest
 from daemon.runtime import Runtime
@@ -26,6 +26,14 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def runtime_of(request: Request) -> Runtime:
+    """The runtime as this request sees it: bound to the model slot pinned when it arrived."""
+    runtime: Runtime = request.app.state.runtime
+    slot = request.scope.get("bbj.slot")
+    return runtime if slot is None else runtime.bound(slot)
+
+
+def shared_runtime_of(request: Request) -> Runtime:
+    """The runtime itself, for the few routes that change it (reload)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -150,13 +158,17 @@ async def _wait_disconnect(request: Request) -> None:
             return
 
 
-async def guarded(stream: TextStream, chunks: AsyncIterator[T]) -> AsyncIterator[T]:
+async def guarded(stream: Generation, chunks: AsyncIterator[T]) -> AsyncIterator[T]:
     """Pass chunks through; whatever ends the iteration (disconnect included) cancels generation."""
     try:
         async for chunk in chunks:
             yield chunk
     finally:
         stream.cancel()
+
+
+async def collect_text(gen: Generation) -> str:
+    return "".join([chunk async for chunk in gen])
 
 
 def now_ns() -> int:

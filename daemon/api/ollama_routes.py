@@ -15,6 +15,7 @@ from daemon import __version__
 from daemon.api.common import (
     backend_errors,
     client_key,
+    collect_text,
     fim_request_from_prompt,
     guarded,
     read_json,
@@ -24,9 +25,9 @@ from daemon.api.common import (
 )
 from daemon.api.fim_headers import fim_headers
 from daemon.api.schemas import GenerateRequest, OllamaChatRequest, OllamaOptions, ShowRequest
-from daemon.backends.base import ChatMessage, GenerationStats, SamplingParams, TextStream
+from daemon.backends.base import ChatMessage, Generation, GenerationStats, SamplingParams
 from daemon.runtime import Runtime
-from daemon.stops import apply_stops
+from daemon.stops import StoppedStream
 
 NDJSON = "application/x-ndjson"
 FIM_TEMPLATE = (
@@ -186,7 +187,9 @@ async def generate(request: Request) -> Response:
     if fim_request is not None:
         with backend_errors():
             service = runtime.require_fim()
-            result = await until_disconnected(request, service.complete(fim_request), lambda: None)
+            result = await until_disconnected(
+                request, service.complete(fim_request, runtime.compile_gate()), lambda: None
+            )
         runtime.record_fim(result)
         lines = []
         if result.text:
@@ -211,19 +214,20 @@ async def generate(request: Request) -> Response:
             final = {**final, "response": result.text}
             return JSONResponse(final, headers=fim_headers(result))
         return _ndjson_or_json(True, lines, headers=fim_headers(result))
+    params, stops = _params(runtime, body.options, fim=False), body.options.stops()
     with backend_errors():
-        backend = runtime.require_backend()
         if body.raw:
-            stream = backend.fim(body.prompt, _params(runtime, body.options, fim=False))
+            gen: Generation = StoppedStream(
+                runtime.require_backend().fim(body.prompt, params), stops
+            )
         else:
             messages = [ChatMessage("system", body.system)] if body.system else []
             messages.append(ChatMessage("user", body.prompt))
-            stream = backend.chat(messages, _params(runtime, body.options, fim=False))
+            gen = runtime.chat_service().start(messages, params, stops)
     return await _respond(
         request,
         body.stream,
-        stream,
-        body.options.stops(),
+        gen,
         lambda text: {"model": body.model, "created_at": _created_at(), "response": text},
     )
 
@@ -234,12 +238,13 @@ async def chat(request: Request) -> Response:
     require_model(runtime, body.model)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     with backend_errors():
-        stream = runtime.require_backend().chat(messages, _params(runtime, body.options, fim=False))
+        gen = runtime.chat_service().start(
+            messages, _params(runtime, body.options, fim=False), body.options.stops()
+        )
     return await _respond(
         request,
         body.stream,
-        stream,
-        body.options.stops(),
+        gen,
         lambda text: {
             "model": body.model,
             "created_at": _created_at(),
@@ -248,35 +253,25 @@ async def chat(request: Request) -> Response:
     )
 
 
-async def _respond(
-    request: Request, streaming: bool, stream: TextStream, stops: tuple[str, ...], shape: Any
-) -> Response:
+async def _respond(request: Request, streaming: bool, gen: Generation, shape: Any) -> Response:
     started = request.scope.get("bbj.started", 0.0)
     if streaming:
-        return StreamingResponse(
-            guarded(stream, _ndjson(stream, stops, shape, started)), media_type=NDJSON
-        )
-
-    async def collect() -> str:
-        return "".join([c async for c in apply_stops(stream, stops)])
-
+        return StreamingResponse(guarded(gen, _ndjson(gen, shape, started)), media_type=NDJSON)
     with backend_errors():
-        text = await until_disconnected(request, collect(), stream.cancel)
+        text = await until_disconnected(request, collect_text(gen), gen.cancel)
     return JSONResponse(
-        {**shape(text), "done": True, **_final_counts(stream.stats, _elapsed(started))}
+        {**shape(text), "done": True, **_final_counts(gen.stats, _elapsed(started))}
     )
 
 
-async def _ndjson(
-    stream: TextStream, stops: tuple[str, ...], shape: Any, started: float
-) -> AsyncIterator[bytes]:
+async def _ndjson(gen: Generation, shape: Any, started: float) -> AsyncIterator[bytes]:
     try:
-        async for text in apply_stops(stream, stops):
+        async for text in gen:
             yield _line({**shape(text), "done": False})
     except Exception as exc:
         yield _line({"error": f"Generation failed: {exc}"})
         return
-    yield _line({**shape(""), "done": True, **_final_counts(stream.stats, _elapsed(started))})
+    yield _line({**shape(""), "done": True, **_final_counts(gen.stats, _elapsed(started))})
 
 
 def _elapsed(started: float) -> float:

@@ -16,6 +16,7 @@ from daemon.api.common import (
     backend_errors,
     check_max_tokens,
     client_key,
+    collect_text,
     fim_request_from_prompt,
     guarded,
     read_json,
@@ -26,10 +27,10 @@ from daemon.api.common import (
 from daemon.api.errors import error_body
 from daemon.api.fim_headers import fim_headers
 from daemon.api.schemas import ChatCompletionRequest, CompletionRequest
-from daemon.backends.base import ChatMessage, GenerationStats, SamplingParams, TextStream
+from daemon.backends.base import ChatMessage, Generation, GenerationStats, SamplingParams
 from daemon.fim_service import FimResult
 from daemon.runtime import Runtime
-from daemon.stops import apply_stops
+from daemon.stops import StoppedStream
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -85,7 +86,7 @@ async def chat_completions(request: Request) -> Response:
         ChatMessage(m.role if m.role != "developer" else "system", m.text()) for m in body.messages
     ]
     with backend_errors():
-        stream = runtime.require_backend().chat(messages, _chat_params(runtime, body))
+        gen = runtime.chat_service().start(messages, _chat_params(runtime, body), body.stops())
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "created": int(time.time()),
@@ -93,18 +94,15 @@ async def chat_completions(request: Request) -> Response:
     }
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = _chat_sse(stream, body.stops(), meta, include_usage)
+        chunks = _chat_sse(gen, meta, include_usage)
         return StreamingResponse(
-            guarded(stream, chunks), media_type="text/event-stream", headers=SSE_HEADERS
+            guarded(gen, chunks), media_type="text/event-stream", headers=SSE_HEADERS
         )
-
-    async def collect() -> str:
-        return "".join([c async for c in apply_stops(stream, body.stops())])
-
     with backend_errors():
-        text = await until_disconnected(request, collect(), stream.cancel)
+        text = await until_disconnected(request, collect_text(gen), gen.cancel)
+    stats = gen.stats
     runtime.metrics.observe_generation(
-        stream.stats.prompt_tokens, stream.stats.cached_tokens, stream.stats.completion_tokens
+        stats.prompt_tokens, stats.cached_tokens, stats.completion_tokens
     )
     return JSONResponse(
         {
@@ -114,17 +112,17 @@ async def chat_completions(request: Request) -> Response:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": _finish_reason(stream.stats),
+                    "finish_reason": _finish_reason(stats),
                     "logprobs": None,
                 }
             ],
-            "usage": _usage(stream.stats),
+            "usage": _usage(stats),
         }
     )
 
 
 async def _chat_sse(
-    stream: TextStream, stops: tuple[str, ...], meta: dict[str, Any], include_usage: bool
+    gen: Generation, meta: dict[str, Any], include_usage: bool
 ) -> AsyncIterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
@@ -135,20 +133,20 @@ async def _chat_sse(
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        async for text in apply_stops(stream, stops):
+        async for text in gen:
             yield chunk({"content": text})
     except Exception as exc:
         yield _sse(error_body("/v1", 500, f"Generation failed: {exc}"))
         yield _sse("[DONE]")
         return
-    yield chunk({}, _finish_reason(stream.stats))
+    yield chunk({}, _finish_reason(gen.stats))
     if include_usage:
         yield _sse(
             {
                 **meta,
                 "object": "chat.completion.chunk",
                 "choices": [],
-                "usage": _usage(stream.stats),
+                "usage": _usage(gen.stats),
             }
         )
     yield _sse("[DONE]")
@@ -176,7 +174,9 @@ async def completions(request: Request) -> Response:
         return await _plain_completion(request, runtime, body, meta)
     with backend_errors():
         service = runtime.require_fim()
-        result = await until_disconnected(request, service.complete(fim_request), lambda: None)
+        result = await until_disconnected(
+            request, service.complete(fim_request, runtime.compile_gate()), lambda: None
+        )
     runtime.record_fim(result)
     headers = fim_headers(result)
     if body.stream:
@@ -233,31 +233,29 @@ async def _plain_completion(
         logit_bias=body.bias(),
     )
     with backend_errors():
-        stream = runtime.require_backend().fim(body.prompt_text(), params)
+        gen = StoppedStream(runtime.require_backend().fim(body.prompt_text(), params), body.stops())
     if body.stream:
-
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for text in apply_stops(stream, body.stops()):
-                    yield _text_chunk(meta, text, None)
-            except Exception as exc:
-                yield _sse(error_body("/v1", 500, f"Generation failed: {exc}"))
-                yield _sse("[DONE]")
-                return
-            yield _text_chunk(meta, "", _finish_reason(stream.stats))
-            yield _sse("[DONE]")
-
         return StreamingResponse(
-            guarded(stream, chunks()), media_type="text/event-stream", headers=SSE_HEADERS
+            guarded(gen, _plain_sse(gen, meta)),
+            media_type="text/event-stream",
+            headers=SSE_HEADERS,
         )
-
-    async def collect() -> str:
-        return "".join([c async for c in apply_stops(stream, body.stops())])
-
     with backend_errors():
-        text = await until_disconnected(request, collect(), stream.cancel)
+        text = await until_disconnected(request, collect_text(gen), gen.cancel)
     prefix = body.prompt_text() if body.echo else ""
-    return JSONResponse(_completion_body(meta, prefix + text, stream.stats))
+    return JSONResponse(_completion_body(meta, prefix + text, gen.stats))
+
+
+async def _plain_sse(gen: Generation, meta: dict[str, Any]) -> AsyncIterator[bytes]:
+    try:
+        async for text in gen:
+            yield _text_chunk(meta, text, None)
+    except Exception as exc:
+        yield _sse(error_body("/v1", 500, f"Generation failed: {exc}"))
+        yield _sse("[DONE]")
+        return
+    yield _text_chunk(meta, "", _finish_reason(gen.stats))
+    yield _sse("[DONE]")
 
 
 ROUTES = [

@@ -149,6 +149,11 @@ class ContextChunk(_Lenient):
     text: str
 
 
+class BbjCheckRequest(_Lenient):
+    code: str
+    filename: str | None = None
+
+
 class BbjFimRequest(_Lenient):
     prefix: str
     suffix: str = ""

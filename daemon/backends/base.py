@@ -111,6 +111,16 @@ class TextStream:
         return "".join([chunk async for chunk in self])
 
 
+class Generation(Protocol):
+    """What routes stream to clients: final text chunks, statistics, and a way to stop."""
+
+    stats: GenerationStats
+
+    def cancel(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+
 @runtime_checkable
 class Backend(Protocol):
     """What the daemon needs from a model runtime (embedded llama.cpp, Ollama, an upstream)."""

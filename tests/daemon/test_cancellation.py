@@ -136,8 +136,9 @@ def test_fim_is_not_stuck_behind_a_long_chat_answer(daemon, endless) -> None:
         lines = stream.iter_lines()
         next(lines)
         for _ in range(1000):
-            if re.search(r'^bbj_coder_generations_running\{lane="chat"\} 1$',
-                         http.get("/metrics").text, re.M):
+            if re.search(
+                r'^bbj_coder_generations_running\{lane="chat"\} 1$', http.get("/metrics").text, re.M
+            ):
                 break
         fim = http.post("/v1/bbj/fim", json={"prefix": "z = ", "suffix": "\n", "max_tokens": 4})
         assert fim.status_code == 200

@@ -1,0 +1,53 @@
+"""Reload the config file and the active model without restarting or failing in-flight requests.
+
+Anything invalid (a broken config, a missing or corrupt model) keeps what is being served and
+is reported: in the reload's answer, the log and ``/health``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from daemon.check import select_checker
+from daemon.config import load_config
+from daemon.errors import BbjCoderError
+from daemon.loader import load_slot, resolve_model
+from daemon.runtime import Runtime
+
+log = logging.getLogger("bbj_coder")
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    changed: bool
+    error: str | None = None
+
+
+async def reload_runtime(runtime: Runtime) -> ReloadResult:
+    try:
+        config = load_config(runtime.config_path, flags=runtime.flags).config
+        name, path = resolve_model(config, runtime.paths, runtime.demo)
+    except BbjCoderError as exc:
+        return _failed(runtime, f"Reload refused, still serving {runtime.model_name}: {exc}")
+    unchanged_model = path == runtime.slot.path and config.model == runtime.config.model
+    if unchanged_model and config == runtime.config and runtime.model_error is None:
+        runtime.reload_error = None
+        return ReloadResult(changed=False)
+    slot = await load_slot(config, name, path)
+    if slot.error is not None and runtime.backend is not None:
+        return _failed(runtime, f"Reload refused, still serving {runtime.model_name}: {slot.error}")
+    if config.check != runtime.config.check:
+        check = config.check
+        runtime.checker = select_checker(check.checker, check.bbjcpl or None, check.timeout_s)
+    runtime.config = config
+    runtime.swap(slot)
+    runtime.reload_error = None
+    log.info("reloaded: now serving %s from %s", name, path)
+    return ReloadResult(changed=True)
+
+
+def _failed(runtime: Runtime, message: str) -> ReloadResult:
+    log.error("%s", message)
+    runtime.reload_error = message
+    return ReloadResult(changed=False, error=message)

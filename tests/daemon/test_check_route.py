@@ -1,0 +1,37 @@
+"""POST /v1/bbj/check on the daemon, and the checker named in /health."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def test_broken_code_gets_diagnostics_on_the_right_line(daemon) -> None:
+    code = 'rem report\nfor i = 1 to 3\n  print "x\n'
+    response = httpx.post(
+        f"{daemon.url}/v1/bbj/check",
+        headers=daemon.headers,
+        json={"code": code, "filename": "report.bbj"},
+    )
+    assert response.status_code == 200
+    result = response.json()
+    assert result["ok"] is False
+    assert result["checker"] == "builtin"
+    assert {d["line"] for d in result["diagnostics"]} & {2, 3}
+
+
+def test_valid_code_passes(daemon) -> None:
+    code = "for i = 1 to 3\n  print i\nnext i\nend\n"
+    result = httpx.post(
+        f"{daemon.url}/v1/bbj/check", headers=daemon.headers, json={"code": code}
+    ).json()
+    assert result["ok"] is True and result["diagnostics"] == []
+
+
+def test_bad_input_is_400(daemon) -> None:
+    response = httpx.post(f"{daemon.url}/v1/bbj/check", headers=daemon.headers, json={"code": 5})
+    assert response.status_code == 400
+    assert "code" in response.json()["error"]["message"]
+
+
+def test_health_names_the_checker(daemon) -> None:
+    assert "built-in checker" in httpx.get(f"{daemon.url}/health").json()["checker"]
