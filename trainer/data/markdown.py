@@ -1,0 +1,284 @@
+"""Markdown training examples (YAML front matter + ``##`` sections) turned into conversations.
+
+How each ``type`` becomes a conversation (the system message is added later, in cleaning):
+
+- ``completion``: the user asks for what ``description`` (else ``title``) says, naming the
+  target generation; the assistant answers with the code, then the explanation and the
+  expected behaviour/output.
+- ``comprehension``: the user shows the code and asks what it does; the assistant explains
+  (``## Explanation`` then the expected behaviour/output).
+- ``migration``: the first ``## Code`` block is the original (``from_generation``), the others
+  the migrated program (``to_generation``); the user shows the original and asks for the
+  migration, the assistant answers with the migrated code and the explanation.
+- ``explanation``: the user asks about ``description`` (else the title); the assistant explains
+  and then shows the code as an example.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainer.data.fences import BBJ_ALIASES, fence, split_segments
+from trainer.data.frontmatter import parse_front_matter, split_front_matter
+from trainer.data.records import Example, Message, Problem
+
+SECTION_ALIASES: dict[str, str] = {
+    "code": "code",
+    "expected behavior": "behavior",
+    "expected behaviour": "behavior",
+    "expected output": "output",
+    "explanation": "explanation",
+}
+REQUIRED_SECTIONS: dict[str, tuple[str, ...]] = {
+    "completion": ("code",),
+    "comprehension": ("code", "explanation"),
+    "migration": ("code",),
+    "explanation": ("explanation",),
+}
+SECTION_TITLES = {"code": "## Code", "explanation": "## Explanation"}
+GENERATION_NAMES: dict[str, str] = {
+    "character": "a character-mode (terminal) program",
+    "vpro5": "a Visual PRO/5 program",
+    "bbj-gui": "a BBj GUI (SysGui) program",
+    "dwc": "a DWC (Dynamic Web Client) program",
+}
+
+_HEADING = re.compile(r"^##\s+(?P<name>[^#].*?)\s*#*\s*$")
+_BLOCK_LINE = re.compile(r"^\s*([-*+]\s|\d+[.)]\s|#|>|\||<!--)")
+_FILENAME = re.compile(r"<!--\s*filename:\s*(?P<name>\S.*?)\s*-->")
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    code: str
+    filename: str | None = None
+
+
+@dataclass
+class ParsedExample:
+    """The pieces of one Markdown file before it becomes a conversation."""
+
+    path: str
+    meta: dict[str, Any]
+    code: list[CodeBlock] = field(default_factory=list)
+    sections: dict[str, str] = field(default_factory=dict)
+
+
+def load_markdown_file(path: Path, order: int) -> tuple[Example | None, list[Problem]]:
+    """Parse one example; on any error the example is None and the problems say why."""
+    name = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(name, f"is not UTF-8 text (byte {exc.start})")]
+    except OSError as exc:
+        return None, [Problem(name, f"cannot be read ({exc.strerror})")]
+    split = split_front_matter(name, text)
+    if isinstance(split, Problem):
+        return None, [split]
+    yaml_text, body, body_line = split
+    parsed = parse_front_matter(name, yaml_text)
+    if isinstance(parsed, list):
+        return None, parsed
+    example = ParsedExample(name, parsed[0])
+    problems = _read_sections(example, body, body_line)
+    if any(p.skipped for p in problems):
+        return None, problems
+    return to_example(example, order), problems
+
+
+def _read_sections(example: ParsedExample, body: str, first_line: int) -> list[Problem]:
+    problems: list[Problem] = []
+    current: str | None = None
+    chunks: dict[str, list[str]] = {}
+    in_fence = ""
+    for offset, line in enumerate(body.splitlines(keepends=True)):
+        in_fence = _track_fence(line, in_fence)
+        heading = None if in_fence else _HEADING.match(line.rstrip("\n"))
+        if heading is None:
+            if current is not None:
+                chunks[current].append(line)
+            continue
+        title = " ".join(heading["name"].lower().split())
+        current = SECTION_ALIASES.get(title)
+        if current is None:
+            message = f"unknown section '## {heading['name']}' ignored"
+            problems.append(Problem(example.path, message, first_line + offset, skipped=False))
+        else:
+            chunks.setdefault(current, [])
+    example.sections = {key: "".join(lines).strip() for key, lines in chunks.items()}
+    for key in ("explanation", "behavior"):
+        if key in example.sections:
+            example.sections[key] = unwrap_paragraphs(example.sections[key])
+    problems.extend(_check_sections(example))
+    return problems
+
+
+def unwrap_paragraphs(text: str) -> str:
+    """Join the hard-wrapped lines of prose paragraphs (Markdown soft breaks) into one line
+    each, so the model does not learn the author's line width; code, lists, quotes, tables
+    and headings keep their lines."""
+    out = []
+    for segment in split_segments(text):
+        out.append(segment.raw if segment.is_code else _unwrap(segment.raw))
+    return "".join(out)
+
+
+def _unwrap(prose: str) -> str:
+    lines: list[str] = []
+    for line in prose.split("\n"):
+        previous = lines[-1] if lines else ""
+        if _joins(previous, line):
+            lines[-1] = previous.rstrip() + " " + line.strip()
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _joins(previous: str, line: str) -> bool:
+    if not previous.strip() or not line.strip() or previous.endswith("  "):
+        return False
+    if line.startswith("    ") or _BLOCK_LINE.match(line):
+        return False
+    return not previous.lstrip().startswith(("#", "|", "<!--"))
+
+
+def _track_fence(line: str, in_fence: str) -> str:
+    stripped = line.strip()
+    if in_fence:
+        closes = stripped.startswith(in_fence) and not stripped.strip(in_fence[0])
+        return "" if closes else in_fence
+    match = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
+    return match.group(1) if match else ""
+
+
+def _check_sections(example: ParsedExample) -> list[Problem]:
+    kind = example.meta["type"]
+    problems = []
+    for section in REQUIRED_SECTIONS[kind]:
+        if not example.sections.get(section):
+            message = f"a {kind} example needs a non-empty '{SECTION_TITLES[section]}' section"
+            problems.append(Problem(example.path, message, None, SECTION_TITLES[section]))
+    if "code" in example.sections:
+        blocks, block_problems = _code_blocks(example.path, example.sections["code"])
+        example.code = blocks
+        problems.extend(block_problems)
+    if kind == "migration" and len(example.code) < 2:
+        message = "a migration needs two ```bbj blocks in '## Code': the original, then the result"
+        problems.append(Problem(example.path, message, None, "## Code"))
+    return problems
+
+
+def _code_blocks(path: str, section: str) -> tuple[list[CodeBlock], list[Problem]]:
+    blocks: list[CodeBlock] = []
+    problems: list[Problem] = []
+    filename: str | None = None
+    for segment in split_segments(section):
+        if not segment.is_code:
+            names = _FILENAME.findall(segment.raw)
+            filename = names[-1] if names else filename
+            continue
+        language = segment.language
+        if language and language not in BBJ_ALIASES:
+            message = f"code block {len(blocks) + 1} is marked '{language}'; use ```bbj"
+            problems.append(Problem(path, message, None, "## Code"))
+        elif not segment.body.strip():
+            message = f"code block {len(blocks) + 1} is empty"
+            problems.append(Problem(path, message, None, "## Code"))
+        else:
+            blocks.append(CodeBlock(segment.body.rstrip("\n") + "\n", filename))
+        filename = None
+    if not blocks and not problems:
+        problems.append(Problem(path, "has no ```bbj code block", None, "## Code"))
+    return blocks, problems
+
+
+def to_example(parsed: ParsedExample, order: int) -> Example:
+    meta = parsed.meta
+    generations = meta["generation"]
+    generations = tuple(generations) if isinstance(generations, list) else (generations,)
+    user, assistant = _RENDERERS[meta["type"]](parsed)
+    return Example(
+        messages=(Message("user", user.strip()), Message("assistant", assistant.strip())),
+        source=parsed.path,
+        order=order,
+        origin="markdown",
+        kind=meta["type"],
+        generations=generations,
+        title=meta["title"],
+        declared_code=tuple(block.code for block in parsed.code),
+    )
+
+
+def _render_code(blocks: list[CodeBlock]) -> str:
+    parts = []
+    for block in blocks:
+        label = f"`{block.filename}`:\n\n" if block.filename else ""
+        parts.append(label + fence(block.code))
+    return "\n\n".join(parts)
+
+
+def _outcome(parsed: ParsedExample) -> str:
+    parts = []
+    if parsed.sections.get("behavior"):
+        parts.append("When it runs: " + parsed.sections["behavior"])
+    output = parsed.sections.get("output")
+    if output:
+        has_fence = any(s.is_code for s in split_segments(output))
+        parts.append("Output:\n\n" + (output if has_fence else fence(output, "text")))
+    return "\n\n".join(parts)
+
+
+def _target(parsed: ParsedExample) -> str:
+    value = parsed.meta["generation"]
+    names = [GENERATION_NAMES[g] for g in ([value] if isinstance(value, str) else value)
+             if g in GENERATION_NAMES]
+    return f" It should be {' or '.join(names)}." if names else ""
+
+
+def _task(parsed: ParsedExample) -> str:
+    return parsed.meta.get("description") or parsed.meta["title"]
+
+
+def _completion(parsed: ParsedExample) -> tuple[str, str]:
+    user = f"Write BBj code for this task: {_task(parsed)}{_target(parsed)}"
+    answer = [_render_code(parsed.code), parsed.sections.get("explanation", ""), _outcome(parsed)]
+    return user, "\n\n".join(part for part in answer if part)
+
+
+def _comprehension(parsed: ParsedExample) -> tuple[str, str]:
+    user = f"What does this BBj code do?\n\n{_render_code(parsed.code)}"
+    answer = [parsed.sections["explanation"], _outcome(parsed)]
+    return user, "\n\n".join(part for part in answer if part)
+
+
+def _migration(parsed: ParsedExample) -> tuple[str, str]:
+    meta = parsed.meta
+    source = GENERATION_NAMES.get(meta["from_generation"], "a BBj program")
+    target = GENERATION_NAMES.get(meta["to_generation"], "a BBj program")
+    note = f" {meta['description']}" if meta.get("description") else ""
+    user = (f"Migrate this code, {source}, so that it becomes {target}.{note}\n\n"
+            f"{_render_code(parsed.code[:1])}")
+    answer = [_render_code(parsed.code[1:]), parsed.sections.get("explanation", ""),
+              _outcome(parsed)]
+    return user, "\n\n".join(part for part in answer if part)
+
+
+def _explanation(parsed: ParsedExample) -> tuple[str, str]:
+    title = parsed.meta["title"]
+    question = parsed.meta.get("description") or (
+        title if title.endswith("?") else f"Explain this BBj topic: {title}")
+    example = f"For example:\n\n{_render_code(parsed.code)}" if parsed.code else ""
+    answer = [parsed.sections["explanation"], example, _outcome(parsed)]
+    return question, "\n\n".join(part for part in answer if part)
+
+
+_RENDERERS = {
+    "completion": _completion,
+    "comprehension": _comprehension,
+    "migration": _migration,
+    "explanation": _explanation,
+}

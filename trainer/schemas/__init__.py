@@ -1,0 +1,1 @@
+"""JSON Schemas shipped with the trainer (package data, loaded with importlib.resources)."""
