@@ -113,7 +113,11 @@ def start_daemon(home: Path, *args: str, wait_healthy: bool = True, **env: str) 
 def daemon(
     tiny_model: TinyModel, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningDaemon]:
-    """One real daemon serving the tiny model, shared by the API tests."""
+    """One real daemon serving the tiny model, shared by the API tests.
+
+    The compile gate is off here: the tiny model writes random text that would almost always
+    be dropped, hiding what these tests look at. ``gated_daemon`` has it on.
+    """
     home = tmp_path_factory.mktemp("daemon-home")
     running = start_daemon(
         home,
@@ -121,6 +125,7 @@ def daemon(
         str(tiny_model.gguf_path),
         BBJ_CODER_MODEL_N_CTX="8192",
         BBJ_CODER_FIM_TIME_BUDGET_MS="20000",
+        BBJ_CODER_CHECK_FIM="false",
     )
     yield running
     running.stop()

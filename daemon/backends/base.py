@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -72,6 +72,7 @@ class TextStream:
         self._finished = False
         self.superseded = False
         self.keepalive: object | None = None  # a task the producer needs kept alive
+        self._on_cancel: list[Callable[[], None]] = []
 
     # producer side (any thread)
     def put(self, text: str) -> None:
@@ -85,9 +86,22 @@ class TextStream:
         with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
             self._loop.call_soon_threadsafe(_done)
 
+    def add_cancel_callback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (on the event loop) when the reader cancels, e.g. to close an
+        upstream HTTP stream; runs at once if the stream is already cancelled."""
+        if self.cancelled.is_set():
+            callback()
+        else:
+            self._on_cancel.append(callback)
+
     # consumer side
     def cancel(self) -> None:
+        if self.cancelled.is_set():
+            return
         self.cancelled.set()
+        callbacks, self._on_cancel = self._on_cancel, []
+        for callback in callbacks:
+            callback()
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._iterate()

@@ -35,3 +35,36 @@ def test_bad_input_is_400(daemon) -> None:
 
 def test_health_names_the_checker(daemon) -> None:
     assert "built-in checker" in httpx.get(f"{daemon.url}/health").json()["checker"]
+
+
+def test_fim_responses_say_how_the_gate_judged_them(tiny_model, tmp_path) -> None:
+    from tests.conftest import start_daemon
+
+    running = start_daemon(tmp_path, "--model", str(tiny_model.gguf_path))
+    try:
+        verdicts = set()
+        for i in range(6):
+            response = httpx.post(
+                f"{running.url}/v1/completions",
+                headers=running.headers,
+                json={
+                    "model": "bbj-coder",
+                    "prompt": f"x{i} = ",
+                    "suffix": "\n",
+                    "max_tokens": 12,
+                    "temperature": 0,
+                },
+            )
+            assert response.status_code == 200
+            text = response.json()["choices"][0]["text"]
+            if response.headers["x-bbj-check"] == "unchecked":
+                assert text == ""  # nothing survived post-processing, so nothing to check
+                continue
+            checker, verdict, attempts = response.headers["x-bbj-check"].split(":")
+            assert checker == "builtin" and int(attempts) >= 1
+            verdicts.add(verdict)
+            if verdict == "dropped":
+                assert text == ""
+        assert verdicts and verdicts <= {"pass", "dropped"}
+    finally:
+        running.stop()
