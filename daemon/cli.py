@@ -132,6 +132,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_lsp(args: argparse.Namespace) -> int:
+    from lsp.server import run_lsp
+
+    return run_lsp(args.lsp_args)
+
+
 def cmd_train_data(args: argparse.Namespace) -> int:
     from trainer.data import data_command_from_args
 
@@ -190,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--checker", choices=["auto", "bbjcpl", "builtin"], default="auto")
     check.add_argument("--bbjcpl", help="path to bbjcpl")
     check.set_defaults(handler=cmd_check)
+
+    lsp = sub.add_parser("lsp", help="run the language server on stdio (for any LSP editor)")
+    lsp.add_argument("lsp_args", nargs=argparse.REMAINDER, help="e.g. --log-level debug")
+    lsp.set_defaults(handler=cmd_lsp)
 
     train = sub.add_parser("train", help="build training data and train the model")
     train_sub = train.add_subparsers(dest="train_command", required=True, metavar="ACTION")
