@@ -41,6 +41,7 @@ class ServerSettings:
         (), "Extra Host header names accepted besides loopback names (DNS-rebinding defence)."
     )
     log_level: str = _opt("info", "Log level: debug, info, warning or error.")
+    watch: bool = _opt(True, "Reload when the config file, the model store or the model changes.")
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,27 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class BackendSettings:
+    kind: str = _opt(
+        "auto", "auto (embedded llama.cpp, then Ollama, then the upstream), llama, ollama, openai."
+    )
+    ollama_url: str = _opt("http://127.0.0.1:11434", "Where Ollama listens.")
+    ollama_model: str = _opt("", "Model name in Ollama; empty uses the served model's name.")
+    ollama_keep_alive: str = _opt("30m", "How long Ollama keeps the model loaded after a request.")
+    ollama_push: bool = _opt(True, "Register the local GGUF with Ollama when it lacks the model.")
+    upstream_url: str = _opt("", "A team's OpenAI-compatible server, including /v1.")
+    upstream_model: str = _opt("bbj-coder", "The model's name on the upstream server.")
+    upstream_api_key_file: str = _opt("", "File holding the upstream's API key.")
+    upstream_api_key_env: str = _opt("", "Environment variable holding the upstream's API key.")
+    upstream_ca_bundle: str = _opt("", "Extra CA certificates (PEM) to trust for the upstream.")
+    retry_backoff_s: float = _opt(30.0, "Seconds before a failed backend is tried again.")
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)
     fim: FimSettings = field(default_factory=FimSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
@@ -253,6 +272,12 @@ def validate(config: Config) -> None:
         problems.append(
             f"check.checker must be auto, bbjcpl or builtin, got {config.check.checker!r}"
         )
+    if config.backend.kind not in ("auto", "llama", "ollama", "openai"):
+        problems.append(
+            f"backend.kind must be auto, llama, ollama or openai, got {config.backend.kind!r}"
+        )
+    if config.backend.kind == "openai" and not config.backend.upstream_url:
+        problems.append("backend.kind is openai but backend.upstream_url is empty")
     if config.check.chat not in ("fix", "annotate", "off"):
         problems.append(f"check.chat must be fix, annotate or off, got {config.check.chat!r}")
     if problems:

@@ -1,20 +1,21 @@
 """Resolve, load and hot-swap the served model.
 
 A :class:`ModelSlot` is everything tied to one loaded model; the runtime swaps slots with a single
-assignment, so a request sees either the old model or the new one, never a mix. The old slot's
-backend is closed in the background once its queued generations have finished.
+assignment, so a request sees either the old model or the new one, never a mix.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.backends.base import Backend
-from daemon.backends.llama import LlamaBackend, LlamaOptions
+from daemon.backends.factory import build_backend
+from daemon.backends.fallback import Attempt, FallbackBackend
 from daemon.config import Config
-from daemon.errors import BackendError, ModelError
+from daemon.errors import BackendError, ModelError, ModelNotFoundError
 from daemon.fim_service import FimService
 from daemon.paths import AppPaths
 from daemon.store import ModelStore
@@ -22,7 +23,23 @@ from fim import format_by_name
 
 log = logging.getLogger("bbj_coder")
 DEMO_MODEL_NAME = "bbj-coder-demo"
-EMBEDDED_REASON = "embedded llama.cpp (llama-cpp-python) is the default backend"
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """Enough to notice that the file at a path was replaced."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path | None) -> FileIdentity | None:
+        try:
+            stat = os.stat(path) if path is not None else None
+        except OSError:
+            return None
+        return None if stat is None else cls(stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -33,9 +50,17 @@ class ModelSlot:
     fim: FimService | None = None
     error: str | None = None
     reason: str = ""
+    attempts: tuple[Attempt, ...] = ()
+    identity: FileIdentity | None = None
 
 
-def resolve_model(config: Config, paths: AppPaths, demo: bool) -> tuple[str, Path]:
+def needs_local_model(config: Config) -> bool:
+    """Only the embedded backend (alone, or ``auto`` with no upstream) cannot do without one."""
+    kind = config.backend.kind
+    return kind == "llama" or (kind == "auto" and not config.backend.upstream_url)
+
+
+def resolve_model(config: Config, paths: AppPaths, demo: bool) -> tuple[str, Path | None]:
     """(name, GGUF path) to serve; ModelNotFoundError says how to get one when there is none."""
     if demo:
         from daemon.tinymodel import build_tiny_model
@@ -45,32 +70,54 @@ def resolve_model(config: Config, paths: AppPaths, demo: bool) -> tuple[str, Pat
             "meaningless; it only shows the whole path working."
         )
         return DEMO_MODEL_NAME, build_tiny_model(paths.demo_dir).gguf_path
-    return ModelStore(paths.models_dir).resolve(config.model.path)
+    try:
+        return ModelStore(paths.models_dir).resolve(config.model.path)
+    except ModelNotFoundError:
+        if needs_local_model(config):
+            raise
+        return config.backend.upstream_model or "bbj-coder", None
 
 
-async def load_slot(config: Config, name: str, path: Path) -> ModelSlot:
-    """Load ``path``; a model that fails to load gives a slot that says why (no exception)."""
-    forced = None if config.model.fim_format == "auto" else format_by_name(config.model.fim_format)
-    backend = LlamaBackend(
-        LlamaOptions(
-            model_path=path,
-            n_ctx=config.model.n_ctx,
-            n_threads=config.model.n_threads,
-            n_gpu_layers=config.model.n_gpu_layers,
-            fim_format=forced,
-            model_name=name,
-        )
-    )
+def _reason(config: Config, backend: Backend) -> str:
+    if isinstance(backend, FallbackBackend):
+        return "; ".join(f"{a.backend}: {a.reason}" for a in backend.attempts())
+    return f"backend.kind is {config.backend.kind}"
+
+
+def _attempts(backend: Backend) -> tuple[Attempt, ...]:
+    return tuple(backend.attempts()) if isinstance(backend, FallbackBackend) else ()
+
+
+async def load_slot(config: Config, name: str, path: Path | None) -> ModelSlot:
+    """Load ``path`` on the configured backend; a failure gives a slot that says why."""
+    backend = build_backend(config, name, path)
+    identity = FileIdentity.of(path)
     try:
         await backend.start()
     except (ModelError, BackendError) as exc:
-        log.error("model %s could not be loaded: %s", path, exc)
+        log.error("no backend could serve %s: %s", path or name, exc)
         await backend.close()
-        return ModelSlot(name=name, path=path, error=str(exc), reason=EMBEDDED_REASON)
+        return ModelSlot(
+            name=name,
+            path=path,
+            error=str(exc),
+            reason=_reason(config, backend),
+            attempts=_attempts(backend),
+            identity=identity,
+        )
+    info = backend.info()
     fim = None
-    if backend.fim_format is not None:
-        fim = FimService(backend, backend.fim_format, config.fim, backend.n_ctx)
+    if info.fim_format is not None:
+        fim = FimService(backend, format_by_name(info.fim_format), config.fim, info.context_length)
     else:
-        log.warning("%s has no FIM tokens; tab completion is disabled", path)
-    log.info("serving %s (%s) from %s", name, backend.info().quant, path)
-    return ModelSlot(name=name, path=path, backend=backend, fim=fim, reason=EMBEDDED_REASON)
+        log.warning("%s has no FIM tokens; tab completion is disabled", path or name)
+    log.info("serving %s (%s) on %s", name, info.quant, info.name)
+    return ModelSlot(
+        name=name,
+        path=path,
+        backend=backend,
+        fim=fim,
+        reason=_reason(config, backend),
+        attempts=_attempts(backend),
+        identity=identity,
+    )

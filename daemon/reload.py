@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from daemon.check import select_checker
 from daemon.config import load_config
 from daemon.errors import BbjCoderError
-from daemon.loader import load_slot, resolve_model
+from daemon.loader import FileIdentity, load_slot, resolve_model
 from daemon.runtime import Runtime
 
 log = logging.getLogger("bbj_coder")
@@ -30,8 +30,8 @@ async def reload_runtime(runtime: Runtime) -> ReloadResult:
         name, path = resolve_model(config, runtime.paths, runtime.demo)
     except BbjCoderError as exc:
         return _failed(runtime, f"Reload refused, still serving {runtime.model_name}: {exc}")
-    unchanged_model = path == runtime.slot.path and config.model == runtime.config.model
-    if unchanged_model and config == runtime.config and runtime.model_error is None:
+    same_file = path == runtime.slot.path and FileIdentity.of(path) == runtime.slot.identity
+    if same_file and config == runtime.config and runtime.model_error is None:
         runtime.reload_error = None
         return ReloadResult(changed=False)
     slot = await load_slot(config, name, path)

@@ -21,6 +21,7 @@ from daemon.loader import load_slot, resolve_model
 from daemon.paths import AppPaths
 from daemon.runtime import Runtime
 from daemon.security import load_or_create_token
+from daemon.watch import watch_and_reload
 
 log = logging.getLogger("bbj_coder")
 
@@ -91,13 +92,18 @@ async def serve(options: ServeOptions) -> int:
             lifespan="off",
         )
         server = _server_class()(config)
-        publisher = asyncio.create_task(
-            _publish_when_started(server, lock, server_cfg.host, server_cfg.port)
-        )
+        background = [
+            asyncio.create_task(
+                _publish_when_started(server, lock, server_cfg.host, server_cfg.port)
+            )
+        ]
+        if server_cfg.watch:
+            background.append(asyncio.create_task(watch_and_reload(runtime)))
         try:
             await server.serve()
         finally:
-            publisher.cancel()
+            for task in background:
+                task.cancel()
             await runtime.close()
         return 0 if server.started else 1
     finally:

@@ -41,12 +41,21 @@ def health_payload(runtime: Runtime) -> dict[str, Any]:
             "quant": info.quant,
             "context_length": info.context_length,
             "fim_format": info.fim_format,
+            "sha256": runtime.model_sha256(),
+            "size": runtime.slot.identity.size if runtime.slot.identity else None,
         }
     return {
         "status": runtime.status,
         "version": runtime.version,
         "uptime_s": round(time.time() - runtime.started_at, 1),
-        "backend": {"name": info.name if info else None, "reason": runtime.backend_reason},
+        "backend": {
+            "name": info.name if info else None,
+            "reason": runtime.backend_reason,
+            "attempts": [
+                {"backend": a.backend, "ok": a.ok, "reason": a.reason}
+                for a in runtime.backend_attempts()
+            ],
+        },
         "model": model,
         "model_error": runtime.model_error,
         "reload_error": runtime.reload_error,

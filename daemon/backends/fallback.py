@@ -1,0 +1,175 @@
+"""Several backends in priority order, served from the first healthy one.
+
+A backend that fails to start, or fails a request before producing any text, sits out
+``backoff_s`` seconds while the next one serves; after that it is tried again, and the daemon
+moves back to it when it works. Every switch is logged, and :meth:`attempts` says why each
+backend is or is not in use (``/health`` shows it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from daemon.backends.base import Backend, BackendInfo, ChatMessage, SamplingParams, TextStream
+from daemon.errors import BackendError, BackendUnavailableError, ModelError, PromptTooLongError
+
+log = logging.getLogger("bbj_coder")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str
+    make: Callable[[], Backend]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    backend: str
+    ok: bool
+    reason: str
+
+
+class FallbackBackend:
+    def __init__(self, candidates: Sequence[Candidate], backoff_s: float = 30.0) -> None:
+        self.candidates = tuple(candidates)
+        self.backoff_s = backoff_s
+        self._started: dict[str, Backend] = {}
+        self._down_until: dict[str, float] = {}
+        self._reasons: dict[str, str] = {}
+        self._active: Backend | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._active.name if self._active else "none"
+
+    # life cycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self._select()
+        if self._active is None:
+            raise BackendUnavailableError("No backend can serve: " + self._summary())
+
+    async def close(self) -> None:
+        for backend in self._started.values():
+            await backend.close()
+        self._started.clear()
+        self._active = None
+
+    def attempts(self) -> list[Attempt]:
+        active = self._active.name if self._active else None
+        return [
+            Attempt(c.kind, c.kind == active, self._reasons.get(c.kind, "not tried"))
+            for c in self.candidates
+        ]
+
+    def _summary(self) -> str:
+        return "; ".join(f"{a.backend}: {a.reason}" for a in self.attempts())
+
+    async def _select(self) -> None:
+        """Make the first usable candidate active, starting it if needed."""
+        async with self._lock:
+            now = time.monotonic()
+            for candidate in self.candidates:
+                if self._down_until.get(candidate.kind, 0.0) > now:
+                    continue
+                backend = self._started.get(candidate.kind) or await self._try_start(candidate)
+                if backend is None:
+                    continue
+                if backend is not self._active:
+                    previous = self._active.name if self._active else "nothing"
+                    log.warning("backend switch: %s → %s", previous, candidate.kind)
+                self._active = backend
+                self._reasons[candidate.kind] = "in use"
+                return
+            self._active = None
+
+    async def _try_start(self, candidate: Candidate) -> Backend | None:
+        backend = candidate.make()
+        try:
+            await backend.start()
+        except (ModelError, BackendError) as exc:
+            await backend.close()
+            self._mark_down(candidate.kind, str(exc))
+            return None
+        self._started[candidate.kind] = backend
+        return backend
+
+    def _mark_down(self, kind: str, reason: str) -> None:
+        self._down_until[kind] = time.monotonic() + self.backoff_s
+        self._reasons[kind] = reason
+        log.warning("backend %s unavailable (retry in %.0f s): %s", kind, self.backoff_s, reason)
+
+    def _require_active(self) -> Backend:
+        if self._active is None:
+            raise BackendUnavailableError("No backend can serve: " + self._summary())
+        return self._active
+
+    # protocol -------------------------------------------------------------------------------
+    def info(self) -> BackendInfo:
+        return self._require_active().info()
+
+    def in_flight(self) -> dict[str, int]:
+        merged: dict[str, int] = {}
+        for backend in self._started.values():
+            for lane, count in backend.in_flight().items():
+                merged[lane] = merged.get(lane, 0) + count
+        return merged
+
+    def count_tokens(self, text: str) -> int:
+        return self._require_active().count_tokens(text)
+
+    def fim(self, prompt: str, params: SamplingParams) -> TextStream:
+        return self._serve(lambda backend: backend.fim(prompt, params))
+
+    def chat(self, messages: Sequence[ChatMessage], params: SamplingParams) -> TextStream:
+        return self._serve(lambda backend: backend.chat(messages, params))
+
+    def _serve(self, call: Callable[[Backend], TextStream]) -> TextStream:
+        first = self._require_active()
+        inner = call(first)  # a prompt that is too long is a 400 at once, not a fallback
+        outer = TextStream()
+        task = asyncio.get_running_loop().create_task(self._relay(call, first, inner, outer))
+        outer.keepalive = task
+        outer.add_cancel_callback(task.cancel)
+        return outer
+
+    async def _relay(
+        self,
+        call: Callable[[Backend], TextStream],
+        backend: Backend,
+        inner: TextStream,
+        outer: TextStream,
+    ) -> None:
+        tried: set[str] = set()
+        while True:
+            outer.stats = inner.stats
+            outer.add_cancel_callback(inner.cancel)
+            produced = False
+            try:
+                async for chunk in inner:
+                    produced = True
+                    outer.put(chunk)
+            except PromptTooLongError as exc:
+                outer.finish(exc)
+                return
+            except BackendError as exc:
+                if produced:
+                    outer.finish(exc)
+                    return
+                tried.add(backend.name)
+                self._mark_down(backend.name, str(exc))
+                await self._select()
+                if self._active is None or self._active.name in tried:
+                    outer.finish(
+                        BackendUnavailableError("No backend can serve: " + self._summary())
+                    )
+                    return
+                backend = self._active
+                inner = call(backend)
+                continue
+            outer.finish()
+            return

@@ -1,0 +1,92 @@
+"""watchfiles hot reload: a replaced model or a broken config is noticed without any request."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from daemon.tinymodel import build_tiny_model
+from tests.conftest import run_cli, start_daemon
+
+
+@pytest.fixture
+def watched_daemon(tiny_model, tmp_path):
+    imported = run_cli(tmp_path, "model", "import", str(tiny_model.gguf_path), "--name", "main")
+    assert imported.returncode == 0, imported.stderr
+    running = start_daemon(tmp_path)
+    yield running
+    running.stop()
+
+
+def _wait_for(predicate, timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _health(running) -> dict:
+    return httpx.get(f"{running.url}/health").json()
+
+
+def test_replacing_the_model_under_load_fails_no_request(watched_daemon, tmp_path_factory) -> None:
+    old_sha = _health(watched_daemon)["model"]["sha256"]
+    assert old_sha
+    replacement = build_tiny_model(tmp_path_factory.mktemp("replacement"), seed=11)
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        with watched_daemon.client() as http:
+            while not stop.is_set():
+                response = http.post(
+                    "/v1/bbj/fim",
+                    json={
+                        "prefix": f"a{index} = ",
+                        "suffix": "\n",
+                        "max_tokens": 6,
+                        "client": f"c{index}",
+                    },
+                )
+                if response.status_code != 200:
+                    failures.append(response.text)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        # Same name: the store renames the new file over the active one.
+        result = run_cli(
+            watched_daemon.home, "model", "import", str(replacement.gguf_path), "--name", "main"
+        )
+        assert result.returncode == 0, result.stderr
+        swapped = _wait_for(lambda: _health(watched_daemon)["model"]["sha256"] != old_sha)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert swapped, watched_daemon.log()
+    assert failures == [], watched_daemon.log()
+
+
+def test_invalid_config_is_reported_and_the_old_one_kept(watched_daemon) -> None:
+    config = watched_daemon.home / "config" / "config.toml"
+    config.write_text('[fim]\nmax_tokens = "lots"\n')
+    assert _wait_for(lambda: _health(watched_daemon)["reload_error"] is not None)
+    health = _health(watched_daemon)
+    assert "fim.max_tokens" in health["reload_error"]
+    assert health["status"] == "ok"
+    with watched_daemon.client() as http:
+        assert (
+            http.post(
+                "/v1/bbj/fim", json={"prefix": "b = ", "suffix": "\n", "max_tokens": 4}
+            ).status_code
+            == 200
+        )
+    config.write_text("[fim]\nmax_tokens = 8\n")
+    assert _wait_for(lambda: _health(watched_daemon)["reload_error"] is None)
