@@ -26,22 +26,42 @@ from trainer.data.config import DataConfig
 MARKDOWN_SHARE = 0.2
 GENERATIONS = ("all", "character", "vpro5", "bbj-gui", "dwc")
 TYPES = ("completion", "comprehension", "explanation")
-TASKS = ("sum the numbers", "print a report of", "read every record of", "sort the entries of",
-         "count the lines of", "validate the fields of", "export to CSV", "show in a grid")
-SUBJECTS = ("customers", "orders", "invoices", "the stock file", "vendors", "payments",
-            "employees", "the price list", "open tickets", "shipments")
+TASKS = (
+    "sum the numbers",
+    "print a report of",
+    "read every record of",
+    "sort the entries of",
+    "count the lines of",
+    "validate the fields of",
+    "export to CSV",
+    "show in a grid",
+)
+SUBJECTS = (
+    "customers",
+    "orders",
+    "invoices",
+    "the stock file",
+    "vendors",
+    "payments",
+    "employees",
+    "the price list",
+    "open tickets",
+    "shipments",
+)
 
 
 def program(rng: random.Random, index: int, lines: int) -> str:
     body = [f"rem generated program {index}", f"declare BBjNumber total{index}"]
     while len(body) < lines:
         n = rng.randint(1, 99)
-        body += rng.choice([
-            [f"for i = 1 to {n}", f'    print "item ", i, " of {index}"', "next i"],
-            [f"if total{index} > {n} then", f"    total{index} = total{index} - {n}", "fi"],
-            [f"while total{index} < {n}", f"    total{index} = total{index} + 1", "wend"],
-            [f'name$ = "entry {n}"', "print name$"],
-        ])
+        body += rng.choice(
+            [
+                [f"for i = 1 to {n}", f'    print "item ", i, " of {index}"', "next i"],
+                [f"if total{index} > {n} then", f"    total{index} = total{index} - {n}", "fi"],
+                [f"while total{index} < {n}", f"    total{index} = total{index} + 1", "wend"],
+                [f'name$ = "entry {n}"', "print name$"],
+            ]
+        )
     return "\n".join(body) + "\nend\n"
 
 
@@ -70,9 +90,13 @@ def write_chatml(path: Path, rng: random.Random, count: int) -> None:
         answer = f"Here you go:\n```BBj\n{program(rng, index, 8)}```\nIt works."
         if index % 50 == 0:
             answer = answer.replace("\n", "\\n")
-        record = {"messages": [{"role": "user", "content": prompt},
-                               {"role": "assistant", "content": answer}],
-                  "generation": GENERATIONS[index % len(GENERATIONS)]}
+        record = {
+            "messages": [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": answer},
+            ],
+            "generation": GENERATIONS[index % len(GENERATIONS)],
+        }
         lines.append(json.dumps(record))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -99,17 +123,27 @@ def main() -> int:
         write_chatml(work / "chat" / "chat.jsonl", rng, args.examples - markdown)
         write_sources(work / "src", rng, args.files)
         tokenizer = build_tiny_model(work / "tiny").tokenizer_path
-        print(f"inputs written in {time.perf_counter() - started:.1f} s: {markdown} Markdown "
-              f"examples, {args.examples - markdown} ChatML records, {args.files} source files")
-        config = replace(DataConfig(), markdown=(work / "md",), chatml=(work / "chat",),
-                         sources=(work / "src",), out=work / "out", tokenizer=tokenizer,
-                         check_code=not args.no_check)
+        print(
+            f"inputs written in {time.perf_counter() - started:.1f} s: {markdown} Markdown "
+            f"examples, {args.examples - markdown} ChatML records, {args.files} source files"
+        )
+        config = replace(
+            DataConfig(),
+            markdown=(work / "md",),
+            chatml=(work / "chat",),
+            sources=(work / "src",),
+            out=work / "out",
+            tokenizer=tokenizer,
+            check_code=not args.no_check,
+        )
         result = build_dataset(config)
         report = result.report
-        print(f"build: {result.seconds:.1f} s -> chat {report['chat']['train']} train / "
-              f"{report['chat']['val']} val, FIM {report['fim']['train']} / "
-              f"{report['fim']['val']}, pretraining records "
-              f"{report['cpt']['cpt train']['records']} / {report['cpt']['cpt val']['records']}")
+        print(
+            f"build: {result.seconds:.1f} s -> chat {report['chat']['train']} train / "
+            f"{report['chat']['val']} val, FIM {report['fim']['train']} / "
+            f"{report['fim']['val']}, pretraining records "
+            f"{report['cpt']['cpt train']['records']} / {report['cpt']['cpt val']['records']}"
+        )
         for step in report["cleaning"]:
             print(f"  {step['step']}: {step['counts']}")
     return 0

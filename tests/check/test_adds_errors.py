@@ -20,7 +20,7 @@ def result(*diagnostics: Diagnostic, tool_error: str | None = None) -> CheckResu
 
 def test_completion_that_closes_the_open_block_adds_nothing() -> None:
     prefix = "x = 1\nfor i = 1 to 10\n    "
-    assert not gate(prefix, "print i\nnext i\n", "print \"done\"\n")
+    assert not gate(prefix, "print i\nnext i\n", 'print "done"\n')
 
 
 def test_completion_that_leaves_the_baseline_error_as_it_was_adds_nothing() -> None:
@@ -29,7 +29,7 @@ def test_completion_that_leaves_the_baseline_error_as_it_was_adds_nothing() -> N
 
 
 def test_lines_inserted_before_an_old_error_do_not_make_it_new() -> None:
-    suffix = "print \"tail\"\nwhile more\n"  # the unclosed while moves down by two lines
+    suffix = 'print "tail"\nwhile more\n'  # the unclosed while moves down by two lines
     assert not gate("x = 1\n", "y = 2\nz = 3\n", suffix)
 
 

@@ -63,7 +63,7 @@ def test_each_flagged_line_becomes_a_diagnostic(fake_bbjcpl: Path) -> None:
     assert [d.line for d in result.diagnostics] == [2, 4]
     assert [d.basic_line for d in result.diagnostics] == [20, 40]
     assert result.diagnostics[0].source_line == 'print "unterminated'
-    assert "print \"unterminated" in result.diagnostics[0].message
+    assert 'print "unterminated' in result.diagnostics[0].message
     assert result.diagnostics[1].message == "bbjcpl: syntax error in `y = SYNTAXERROR`"
 
 

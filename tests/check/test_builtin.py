@@ -184,34 +184,56 @@ CLASSEND
 }
 
 INVALID = {
-    "stray methodend": ("class public A\nx=1\nmethodend\nclassend\n", 3,
-                        "`methodend` without `method` on line 3"),
+    "stray methodend": (
+        "class public A\nx=1\nmethodend\nclassend\n",
+        3,
+        "`methodend` without `method` on line 3",
+    ),
     "unterminated string": ('x=1\nprint "abc\n', 2, "unterminated string on line 2"),
     "unterminated hex string": ("x$=$0D0A\n", 1, "unterminated hex string on line 1"),
     "unterminated mnemonic": ("print 'CS,x\n", 1, "unterminated mnemonic on line 1"),
-    "for never closed": ("for i=1 to 3\n  print i\n", 1,
-                         "`for` on line 1 is never closed by `next`"),
+    "for never closed": (
+        "for i=1 to 3\n  print i\n",
+        1,
+        "`for` on line 1 is never closed by `next`",
+    ),
     "case outside switch": ("case 1\n", 1, "`case` outside a `switch` on line 1"),
     "else outside if": ("x=1\nelse\n", 2, "`else` outside an `if` block on line 2"),
-    "method outside class": ("method public void x()\nmethodend\n", 1,
-                             "`method` outside a class on line 1"),
+    "method outside class": (
+        "method public void x()\nmethodend\n",
+        1,
+        "`method` outside a class on line 1",
+    ),
     "closing paren without opener": ("x = a)\n", 1, "`)` on line 1 has no matching `(`"),
     "mismatched bracket": ("x = a(1]\n", 1, "`]` on line 1 does not match `(` on line 1"),
     "unclosed paren": ("x = foo(1,\n", 1, "`(` on line 1 is never closed"),
-    "next of another variable": ("for i=1 to 2\nnext i\nnext j\n", 3,
-                                 "`next j` without a matching `for` on line 3"),
+    "next of another variable": (
+        "for i=1 to 2\nnext i\nnext j\n",
+        3,
+        "`next j` without a matching `for` on line 3",
+    ),
     "method left open before the next": (
         "class public A\n  method public void a()\n  x=1\n  method public void b()\n"
-        "  methodend\nclassend\n", 2, "`method` on line 2 is never closed by `methodend`"),
-    "class left open before the next": ("class public A\nclass public B\nclassend\n", 1,
-                                        "`class` on line 1 is never closed by `classend`"),
+        "  methodend\nclassend\n",
+        2,
+        "`method` on line 2 is never closed by `methodend`",
+    ),
+    "class left open before the next": (
+        "class public A\nclass public B\nclassend\n",
+        1,
+        "`class` on line 1 is never closed by `classend`",
+    ),
     "block if never closed": ("if x then\n  y=1\n", 1, "`if` on line 1 is never closed by `fi`"),
     "stray closer inside another block": (
-        "while x\n    if y then\n        wend\n    fi\nwend\n", 3,
-        "`wend` on line 3 does not close `if` from line 2"),
+        "while x\n    if y then\n        wend\n    fi\nwend\n",
+        3,
+        "`wend` on line 3 does not close `if` from line 2",
+    ),
     "inner fi missing is blamed on the inner if": (
-        "if a then\n    if b then\n        x=1\nfi\n", 2,
-        "`if` on line 2 is never closed by `fi`"),
+        "if a then\n    if b then\n        x=1\nfi\n",
+        2,
+        "`if` on line 2 is never closed by `fi`",
+    ),
     "fnend without def": ("x=1\nfnend\n", 2, "`fnend` without `def` on line 2"),
 }
 
@@ -271,8 +293,11 @@ def test_too_many_problems_are_summarised() -> None:
 def test_line_endings_do_not_change_the_verdict() -> None:
     code = "if x then\n  y=1\nfi\nwhile z\n"
     expected = [(d.line, d.message) for d in CHECKER.check_text(code).diagnostics]
-    for variant in (code.replace("\n", "\r\n"), code.replace("\n", "\r"),
-                    "if x then\r\n  y=1\rfi\nwhile z\r\n"):
+    for variant in (
+        code.replace("\n", "\r\n"),
+        code.replace("\n", "\r"),
+        "if x then\r\n  y=1\rfi\nwhile z\r\n",
+    ):
         assert [(d.line, d.message) for d in CHECKER.check_text(variant).diagnostics] == expected
 
 
@@ -302,5 +327,7 @@ def test_five_megabyte_file_is_checked(capsys: pytest.CaptureFixture[str]) -> No
     lines = code.count("\n")
     assert result.ok, result.diagnostics[:3]
     with capsys.disabled():
-        print(f"\nbuilt-in checker: {lines} lines, {len(code) / 1e6:.1f} MB in {elapsed:.2f} s "
-              f"= {lines / elapsed:,.0f} lines/s")
+        print(
+            f"\nbuilt-in checker: {lines} lines, {len(code) / 1e6:.1f} MB in {elapsed:.2f} s "
+            f"= {lines / elapsed:,.0f} lines/s"
+        )

@@ -94,7 +94,9 @@ def test_non_utf8_file_is_decoded(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_exit_two_with_a_sentence(
-    files: dict[str, Path], capsys: pytest.CaptureFixture[str], kwargs: dict[str, str],
+    files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    kwargs: dict[str, str],
     complaint: str,
 ) -> None:
     assert run_check_command([str(files["good"])], **kwargs) == 2
@@ -114,7 +116,7 @@ def test_bbjcpl_mode_uses_the_given_compiler(
     status = run_check_command([str(files["bad"])], checker_mode="bbjcpl", bbjcpl=str(program))
     assert status == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"{files['bad']}:2: bbjcpl: syntax error in `print \"oops`"
+        f'{files["bad"]}:2: bbjcpl: syntax error in `print "oops`'
     ]
 
 

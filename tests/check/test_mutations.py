@@ -16,13 +16,28 @@ from daemon.check import BuiltinChecker, CheckResult
 from tests.check.helpers import corpus_files
 
 OPENER_OF = {
-    "next": "for", "wend": "while", "until": "repeat", "swend": "switch", "fi": "if",
-    "endif": "if", "methodend": "method", "classend": "class", "interfaceend": "interface",
+    "next": "for",
+    "wend": "while",
+    "until": "repeat",
+    "swend": "switch",
+    "fi": "if",
+    "endif": "if",
+    "methodend": "method",
+    "classend": "class",
+    "interfaceend": "interface",
     "fnend": "def",
 }
 MIDDLES = {"if": ("else",), "switch": ("case",)}
 STRAY_CANDIDATES = (
-    "wend", "until", "swend", "fnend", "interfaceend", "classend", "methodend", "next", "fi",
+    "wend",
+    "until",
+    "swend",
+    "fnend",
+    "interfaceend",
+    "classend",
+    "methodend",
+    "next",
+    "fi",
 )
 DELETABLE_OPENERS = ("for", "while", "repeat", "switch", "method", "def")
 _PREFIX = re.compile(r"^\s*(?:\d+\s*)?(?:[A-Za-z_]\w*:(?!:)\s*)?")
@@ -137,7 +152,7 @@ def _string_mutations(lines: list[str]) -> list[Mutation]:
     for index in _spread(targets):
         cut = lines[index].rindex('"')
         broken = lines[index][:cut] + lines[index][cut + 1 :]
-        mutated = tuple([*lines[:index], broken, *lines[index + 1:]])
+        mutated = tuple([*lines[:index], broken, *lines[index + 1 :]])
         mutations.append(Mutation("unterminated string", mutated, index + 1))
     return mutations
 
@@ -148,7 +163,7 @@ def _paren_mutations(lines: list[str]) -> list[Mutation]:
     for index in _spread(targets):
         cut = lines[index].rindex(")")
         broken = lines[index][:cut] + lines[index][cut + 1 :]
-        mutated = tuple([*lines[:index], broken, *lines[index + 1:]])
+        mutated = tuple([*lines[:index], broken, *lines[index + 1 :]])
         mutations.append(Mutation("unbalanced parenthesis", mutated, index + 1))
     return mutations
 

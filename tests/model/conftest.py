@@ -34,7 +34,8 @@ def hf_dir(tiny_model: TinyModel) -> Path:
 @pytest.fixture(scope="module")
 def llama(tiny_model: TinyModel) -> Iterator[Any]:
     llama_cpp = pytest.importorskip("llama_cpp")
-    llm = llama_cpp.Llama(model_path=str(tiny_model.gguf_path), n_ctx=512, verbose=False,
-                          logits_all=True)
+    llm = llama_cpp.Llama(
+        model_path=str(tiny_model.gguf_path), n_ctx=512, verbose=False, logits_all=True
+    )
     yield llm
     llm.close()

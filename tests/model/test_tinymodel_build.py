@@ -19,8 +19,15 @@ from daemon.tinymodel import TINY_SPECIAL_TOKENS, TinyModel, build_tiny_model, s
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIM_AND_REPO_TOKENS = TINY_SPECIAL_TOKENS[3:]
 EXPECTED_SPECIAL_TOKENS = (
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>",
-    "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
 )
 
 
@@ -30,8 +37,11 @@ def _gguf_field(reader: object, key: str) -> object:
 
 
 def _mtimes(directory: Path) -> dict[str, int]:
-    return {str(p.relative_to(directory)): p.stat().st_mtime_ns
-            for p in directory.rglob("*") if p.is_file() and p.name != ".tinymodel.lock"}
+    return {
+        str(p.relative_to(directory)): p.stat().st_mtime_ns
+        for p in directory.rglob("*")
+        if p.is_file() and p.name != ".tinymodel.lock"
+    }
 
 
 # --------------------------------------------------------------------------- corpus, tokenizer
@@ -40,8 +50,15 @@ def _mtimes(directory: Path) -> dict[str, int]:
 def test_corpus_covers_every_bbj_generation() -> None:
     corpus = sample_bbj_corpus()
     assert len(corpus.splitlines()) >= 200
-    for signal in ("methodend", "classend", "PRINT @(", "'WINDOW'(", "BBjAPI().getSysGui()",
-                   "getWebManager()", "0010 REM"):
+    for signal in (
+        "methodend",
+        "classend",
+        "PRINT @(",
+        "'WINDOW'(",
+        "BBjAPI().getSysGui()",
+        "getWebManager()",
+        "0010 REM",
+    ):
         assert signal in corpus
 
 
@@ -49,8 +66,7 @@ def test_special_tokens_are_the_qwen25_coder_ones() -> None:
     assert TINY_SPECIAL_TOKENS == EXPECTED_SPECIAL_TOKENS
 
 
-def test_tokenizer_vocabulary_has_bytes_merges_and_added_tokens_last(
-        tiny_model: TinyModel) -> None:
+def test_tokenizer_vocabulary_has_bytes_merges_and_added_tokens_last(tiny_model: TinyModel) -> None:
     tokenizer = Tokenizer.from_file(str(tiny_model.tokenizer_path))
     vocab = tokenizer.get_vocab(with_added_tokens=False)
     assert 1000 <= len(vocab) <= 2000
@@ -75,14 +91,18 @@ def test_pre_tokenizer_is_qwen2_split_then_byte_level(tiny_model: TinyModel) -> 
     assert split["type"] == "Split"
     assert split["pattern"]["Regex"].startswith("(?i:'s|'t|'re|'ve|'m|'ll|'d)|")
     assert split["behavior"] == "Isolated"
-    assert byte_level == {"type": "ByteLevel", "add_prefix_space": False,
-                          "trim_offsets": False, "use_regex": False}
+    assert byte_level == {
+        "type": "ByteLevel",
+        "add_prefix_space": False,
+        "trim_offsets": False,
+        "use_regex": False,
+    }
     assert data["decoder"]["type"] == "ByteLevel"
 
 
 def test_tokenizer_round_trips_and_keeps_special_tokens_whole(tiny_model: TinyModel) -> None:
     tokenizer = Tokenizer.from_file(str(tiny_model.tokenizer_path))
-    text = "<|fim_prefix|>0010 PRINT @(0,0),\"Größe\"<|fim_suffix|>\n<|fim_middle|>"
+    text = '<|fim_prefix|>0010 PRINT @(0,0),"Größe"<|fim_suffix|>\n<|fim_middle|>'
     encoding = tokenizer.encode(text)
     assert tokenizer.decode(encoding.ids, skip_special_tokens=False) == text
     for token in TINY_SPECIAL_TOKENS:
@@ -94,8 +114,9 @@ def test_tokenizer_round_trips_and_keeps_special_tokens_whole(tiny_model: TinyMo
 def test_chat_template_renders_chatml(tiny_model: TinyModel) -> None:
     jinja2 = pytest.importorskip("jinja2")
     template = jinja2.Template(tinymodel._CHAT_TEMPLATE)
-    rendered = template.render(messages=[{"role": "user", "content": "Hi"}],
-                               add_generation_prompt=True)
+    rendered = template.render(
+        messages=[{"role": "user", "content": "Hi"}], add_generation_prompt=True
+    )
     assert rendered.startswith("<|im_start|>system\n")
     assert rendered.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
 
@@ -109,12 +130,19 @@ def test_gguf_metadata_describes_a_qwen2_bpe_model(tiny_model: TinyModel) -> Non
     tokenizer = Tokenizer.from_file(str(tiny_model.tokenizer_path))
     eos_id = tokenizer.token_to_id("<|endoftext|>")
     expected = {
-        "general.architecture": "qwen2", "general.name": "bbj-coder-tiny",
-        "qwen2.context_length": 2048, "qwen2.embedding_length": 256, "qwen2.block_count": 2,
-        "qwen2.feed_forward_length": 512, "qwen2.attention.head_count": 4,
-        "qwen2.attention.head_count_kv": 2, "tokenizer.ggml.model": "gpt2",
-        "tokenizer.ggml.pre": "qwen2", "tokenizer.ggml.eos_token_id": eos_id,
-        "tokenizer.ggml.bos_token_id": eos_id, "tokenizer.ggml.padding_token_id": eos_id,
+        "general.architecture": "qwen2",
+        "general.name": "bbj-coder-tiny",
+        "qwen2.context_length": 2048,
+        "qwen2.embedding_length": 256,
+        "qwen2.block_count": 2,
+        "qwen2.feed_forward_length": 512,
+        "qwen2.attention.head_count": 4,
+        "qwen2.attention.head_count_kv": 2,
+        "tokenizer.ggml.model": "gpt2",
+        "tokenizer.ggml.pre": "qwen2",
+        "tokenizer.ggml.eos_token_id": eos_id,
+        "tokenizer.ggml.bos_token_id": eos_id,
+        "tokenizer.ggml.padding_token_id": eos_id,
         "tokenizer.ggml.add_bos_token": False,
     }
     assert {key: _gguf_field(reader, key) for key in expected} == expected
@@ -144,16 +172,21 @@ def test_added_token_without_special_spelling_becomes_user_defined() -> None:
     gguf = pytest.importorskip("gguf")
     tokenizer_json = {
         "model": {"vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]},
-        "added_tokens": [{"id": 3, "content": "<|endoftext|>", "special": True},
-                         {"id": 4, "content": "<extra>", "special": False},
-                         {"id": 5, "content": "<|fim_pad|>", "special": False}],
+        "added_tokens": [
+            {"id": 3, "content": "<|endoftext|>", "special": True},
+            {"id": 4, "content": "<extra>", "special": False},
+            {"id": 5, "content": "<|fim_pad|>", "special": False},
+        ],
     }
     vocab = _tinymodel_gguf.vocabulary_from_tokenizer_json(tokenizer_json, "", "<|endoftext|>")
     assert vocab.tokens == ("a", "b", "ab", "<|endoftext|>", "<extra>", "<|fim_pad|>")
     assert vocab.merges == ("a b",)
     assert vocab.eos_token_id == 3
-    normal, control, user = (gguf.TokenType.NORMAL, gguf.TokenType.CONTROL,
-                             gguf.TokenType.USER_DEFINED)
+    normal, control, user = (
+        gguf.TokenType.NORMAL,
+        gguf.TokenType.CONTROL,
+        gguf.TokenType.USER_DEFINED,
+    )
     assert vocab.token_types == (normal, normal, normal, control, user, control)
 
 
@@ -162,18 +195,33 @@ def test_gguf_tensors_have_llama_cpp_names_shapes_and_types(tiny_model: TinyMode
     reader = gguf.GGUFReader(tiny_model.gguf_path)
     n_vocab = Tokenizer.from_file(str(tiny_model.tokenizer_path)).get_vocab_size()
     tensors = {t.name: t for t in reader.tensors}
-    per_block = {"attn_norm.weight": [256], "attn_q.weight": [256, 256], "attn_q.bias": [256],
-                 "attn_k.weight": [256, 128], "attn_k.bias": [128], "attn_v.weight": [256, 128],
-                 "attn_v.bias": [128], "attn_output.weight": [256, 256],
-                 "ffn_norm.weight": [256], "ffn_gate.weight": [256, 512],
-                 "ffn_up.weight": [256, 512], "ffn_down.weight": [512, 256]}
-    expected = {"token_embd.weight": [256, n_vocab], "output_norm.weight": [256],
-                "output.weight": [256, n_vocab]}
+    per_block = {
+        "attn_norm.weight": [256],
+        "attn_q.weight": [256, 256],
+        "attn_q.bias": [256],
+        "attn_k.weight": [256, 128],
+        "attn_k.bias": [128],
+        "attn_v.weight": [256, 128],
+        "attn_v.bias": [128],
+        "attn_output.weight": [256, 256],
+        "ffn_norm.weight": [256],
+        "ffn_gate.weight": [256, 512],
+        "ffn_up.weight": [256, 512],
+        "ffn_down.weight": [512, 256],
+    }
+    expected = {
+        "token_embd.weight": [256, n_vocab],
+        "output_norm.weight": [256],
+        "output.weight": [256, n_vocab],
+    }
     expected |= {f"blk.{b}.{name}": ne for b in range(2) for name, ne in per_block.items()}
     assert {name: list(t.shape) for name, t in tensors.items()} == expected
     for tensor in tensors.values():
-        want = gguf.GGMLQuantizationType.F16 if len(tensor.shape) == 2 else \
-            gguf.GGMLQuantizationType.F32
+        want = (
+            gguf.GGMLQuantizationType.F16
+            if len(tensor.shape) == 2
+            else gguf.GGMLQuantizationType.F32
+        )
         assert tensor.tensor_type == want, tensor.name
 
 
@@ -188,17 +236,25 @@ def test_hf_files_load_and_match_config(hf_dir: Path, tiny_model: TinyModel) -> 
     weights = safetensors_numpy.load_file(hf_dir / "model.safetensors")
     hidden, ffn, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
     kv = hidden // config["num_attention_heads"] * config["num_key_value_heads"]
-    expected = {"model.embed_tokens.weight": (vocab, hidden), "model.norm.weight": (hidden,),
-                "lm_head.weight": (vocab, hidden)}
+    expected = {
+        "model.embed_tokens.weight": (vocab, hidden),
+        "model.norm.weight": (hidden,),
+        "lm_head.weight": (vocab, hidden),
+    }
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}"
         expected |= {
-            f"{p}.input_layernorm.weight": (hidden,), f"{p}.post_attention_layernorm.weight":
-            (hidden,), f"{p}.self_attn.q_proj.weight": (hidden, hidden),
-            f"{p}.self_attn.q_proj.bias": (hidden,), f"{p}.self_attn.k_proj.weight": (kv, hidden),
-            f"{p}.self_attn.k_proj.bias": (kv,), f"{p}.self_attn.v_proj.weight": (kv, hidden),
-            f"{p}.self_attn.v_proj.bias": (kv,), f"{p}.self_attn.o_proj.weight": (hidden, hidden),
-            f"{p}.mlp.gate_proj.weight": (ffn, hidden), f"{p}.mlp.up_proj.weight": (ffn, hidden),
+            f"{p}.input_layernorm.weight": (hidden,),
+            f"{p}.post_attention_layernorm.weight": (hidden,),
+            f"{p}.self_attn.q_proj.weight": (hidden, hidden),
+            f"{p}.self_attn.q_proj.bias": (hidden,),
+            f"{p}.self_attn.k_proj.weight": (kv, hidden),
+            f"{p}.self_attn.k_proj.bias": (kv,),
+            f"{p}.self_attn.v_proj.weight": (kv, hidden),
+            f"{p}.self_attn.v_proj.bias": (kv,),
+            f"{p}.self_attn.o_proj.weight": (hidden, hidden),
+            f"{p}.mlp.gate_proj.weight": (ffn, hidden),
+            f"{p}.mlp.up_proj.weight": (ffn, hidden),
             f"{p}.mlp.down_proj.weight": (hidden, ffn),
         }
     assert {name: array.shape for name, array in weights.items()} == expected
@@ -216,7 +272,8 @@ def test_hf_tokenizer_and_generation_configs(hf_dir: Path) -> None:
     assert "<|im_start|>" in tok_config["chat_template"]
     decoder = tok_config["added_tokens_decoder"]
     assert {v["content"]: int(k) for k, v in decoder.items()} == {
-        text: tokenizer.token_to_id(text) for text in TINY_SPECIAL_TOKENS}
+        text: tokenizer.token_to_id(text) for text in TINY_SPECIAL_TOKENS
+    }
     generation = json.loads((hf_dir / "generation_config.json").read_text(encoding="utf-8"))
     assert generation["eos_token_id"] == eos_id
 
@@ -229,8 +286,9 @@ def test_hf_and_gguf_hold_the_same_weights(hf_dir: Path, tiny_model: TinyModel) 
     for hf_name, array in hf_weights.items():
         tensor = gguf_tensors[_tinymodel_gguf.gguf_tensor_name(hf_name, 2)]
         # GGUFReader returns data in numpy order, i.e. the HF (out, in) layout.
-        np.testing.assert_array_equal(np.asarray(tensor.data, dtype=np.float32), array,
-                                      err_msg=hf_name)
+        np.testing.assert_array_equal(
+            np.asarray(tensor.data, dtype=np.float32), array, err_msg=hf_name
+        )
 
 
 # --------------------------------------------------------------------------- cache, determinism
@@ -277,12 +335,18 @@ def test_build_leaves_no_temp_files(tmp_path: Path) -> None:
 
 
 def test_concurrent_builder_waits_for_the_lock(tmp_path: Path) -> None:
-    script = ("import sys; from pathlib import Path; from daemon.tinymodel import "
-              "build_tiny_model; print(build_tiny_model(Path(sys.argv[1])).gguf_path)")
+    script = (
+        "import sys; from pathlib import Path; from daemon.tinymodel import "
+        "build_tiny_model; print(build_tiny_model(Path(sys.argv[1])).gguf_path)"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     with tinymodel._exclusive_lock(tmp_path / ".tinymodel.lock"):
-        child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], env=env,
-                                 stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(2.0)
         assert child.poll() is None, "the second builder did not wait for the lock"
         assert not (tmp_path / "tinymodel.stamp.json").exists()
@@ -293,11 +357,14 @@ def test_concurrent_builder_waits_for_the_lock(tmp_path: Path) -> None:
 
 
 def test_parallel_builds_into_one_dir_both_succeed(tmp_path: Path) -> None:
-    script = ("import sys; from pathlib import Path; from daemon.tinymodel import "
-              "build_tiny_model; build_tiny_model(Path(sys.argv[1]))")
+    script = (
+        "import sys; from pathlib import Path; from daemon.tinymodel import "
+        "build_tiny_model; build_tiny_model(Path(sys.argv[1]))"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    children = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], env=env)
-                for _ in range(2)]
+    children = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], env=env) for _ in range(2)
+    ]
     assert [child.wait(timeout=60) for child in children] == [0, 0]
     before = _mtimes(tmp_path)
     build_tiny_model(tmp_path)
@@ -305,7 +372,8 @@ def test_parallel_builds_into_one_dir_both_succeed(tmp_path: Path) -> None:
 
 
 def test_hf_request_without_safetensors_is_a_clear_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
     with pytest.raises(RuntimeError, match="safetensors"):
         build_tiny_model(tmp_path, write_hf=True)

@@ -16,8 +16,8 @@ llama_cpp = pytest.importorskip("llama_cpp")
 
 TOKENIZER_SAMPLES = (
     "class public Customer\n    field public BBjString Name$\n    methodend\nclassend\n",
-    "0010 PRINT 'CS',@(0,0),\"Customer Inquiry\"\n0020 INPUT @(10,5),\"No: \",CUST$\n",
-    "sysgui! = BBjAPI().getSysGui()\r\n\twindow! = sysgui!.addWindow(1,2,300,200,\"Größe\")\n",
+    '0010 PRINT \'CS\',@(0,0),"Customer Inquiry"\n0020 INPUT @(10,5),"No: ",CUST$\n',
+    'sysgui! = BBjAPI().getSysGui()\r\n\twindow! = sysgui!.addWindow(1,2,300,200,"Größe")\n',
     "<|fim_prefix|>method public void run()\n<|fim_suffix|>\nmethodend\n<|fim_middle|>",
     "<|repo_name|>shop\n<|file_sep|>lib/a.bbj\nREM a\n<|file_sep|>b.bbj\n<|fim_pad|>",
     "<|im_start|>user\nWrite a FOR loop<|im_end|>\n<|im_start|>assistant\n<|endoftext|>",
@@ -38,8 +38,9 @@ def test_llama_cpp_loads_the_model(llama: Any, tiny_model: TinyModel) -> None:
 
 
 @pytest.mark.parametrize("text", [*TOKENIZER_SAMPLES, sample_bbj_corpus()])
-def test_llama_cpp_tokenizes_like_tokenizer_json(llama: Any, tiny_model: TinyModel,
-                                                 text: str) -> None:
+def test_llama_cpp_tokenizes_like_tokenizer_json(
+    llama: Any, tiny_model: TinyModel, text: str
+) -> None:
     tokenizer = Tokenizer.from_file(str(tiny_model.tokenizer_path))
     llama_ids = llama.tokenize(text.encode(), add_bos=False, special=True)
     assert llama_ids == tokenizer.encode(text).ids
@@ -49,11 +50,11 @@ def test_llama_cpp_tokenizes_like_tokenizer_json(llama: Any, tiny_model: TinyMod
 def test_each_special_token_is_one_token(llama: Any, tiny_model: TinyModel, token: str) -> None:
     tokenizer = Tokenizer.from_file(str(tiny_model.tokenizer_path))
     assert llama.tokenize(token.encode(), add_bos=False, special=True) == [
-        tokenizer.token_to_id(token)]
+        tokenizer.token_to_id(token)
+    ]
 
 
-def test_llama_cpp_finds_fim_repo_and_eos_tokens_by_text(llama: Any,
-                                                          tiny_model: TinyModel) -> None:
+def test_llama_cpp_finds_fim_repo_and_eos_tokens_by_text(llama: Any, tiny_model: TinyModel) -> None:
     tokenizer = Tokenizer.from_file(str(tiny_model.tokenizer_path))
     vocab = llama_cpp.llama_model_get_vocab(llama.model)
     found = {
@@ -82,8 +83,8 @@ def test_greedy_generation_is_deterministic_and_varied(llama: Any) -> None:
 
 def test_chat_completion_uses_the_embedded_template(llama: Any) -> None:
     response = llama.create_chat_completion(
-        messages=[{"role": "user", "content": "Write a FOR loop"}], max_tokens=4,
-        temperature=0.0)
+        messages=[{"role": "user", "content": "Write a FOR loop"}], max_tokens=4, temperature=0.0
+    )
     assert response["choices"][0]["message"]["role"] == "assistant"
     assert response["usage"]["prompt_tokens"] > 10
 
@@ -136,16 +137,16 @@ def _hf_reference_logits(hf_dir: Path, ids: list[int]) -> np.ndarray:
     h = weights["model.embed_tokens.weight"][ids].astype(np.float64)
     for layer in range(config["num_hidden_layers"]):
         prefix = f"model.layers.{layer}."
-        layer_weights = {k.removeprefix(prefix): v for k, v in weights.items()
-                         if k.startswith(prefix)}
+        layer_weights = {
+            k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)
+        }
         h = _decoder_layer(layer_weights, h, config)
     eps = config["rms_norm_eps"]
     return _rms_norm(h, weights["model.norm.weight"], eps) @ weights["lm_head.weight"].T
 
 
 def test_llama_cpp_logits_match_an_hf_layout_reference(llama: Any, hf_dir: Path) -> None:
-    ids = llama.tokenize(b"0010 PRINT @(0,0),\"Hi\"\nclass public Foo\n", add_bos=False,
-                         special=True)
+    ids = llama.tokenize(b'0010 PRINT @(0,0),"Hi"\nclass public Foo\n', add_bos=False, special=True)
     llama.reset()
     llama.eval(ids)
     llama_logits = np.array(llama.scores[: len(ids)], dtype=np.float64)
@@ -155,14 +156,17 @@ def test_llama_cpp_logits_match_an_hf_layout_reference(llama: Any, hf_dir: Path)
     assert (llama_logits.argmax(-1) == reference.argmax(-1)).all()
 
 
-def test_quantized_q4_k_m_model_loads_and_generates(tiny_model: TinyModel,
-                                                    tmp_path: Path) -> None:
+def test_quantized_q4_k_m_model_loads_and_generates(tiny_model: TinyModel, tmp_path: Path) -> None:
     gguf = pytest.importorskip("gguf")
     quantized = tmp_path / "tiny-q4_k_m.gguf"
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
-    assert llama_cpp.llama_model_quantize(str(tiny_model.gguf_path).encode(),
-                                          str(quantized).encode(), params) == 0
+    assert (
+        llama_cpp.llama_model_quantize(
+            str(tiny_model.gguf_path).encode(), str(quantized).encode(), params
+        )
+        == 0
+    )
     assert quantized.stat().st_size < tiny_model.gguf_path.stat().st_size / 2
     tensor_types = {t.name: t.tensor_type for t in gguf.GGUFReader(quantized).tensors}
     assert tensor_types["blk.0.attn_q.weight"] == gguf.GGMLQuantizationType.Q4_K

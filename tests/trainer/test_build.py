@@ -13,18 +13,37 @@ import pytest
 from trainer.data import DataError, run_data_command
 from trainer.data.build import build_dataset
 
-OUTPUTS = {"train.jsonl", "val.jsonl", "fim_train.jsonl", "fim_val.jsonl", "cpt_train.jsonl",
-           "cpt_val.jsonl", "report.json", "report.md", "token_lengths.png", "manifest.json"}
+OUTPUTS = {
+    "train.jsonl",
+    "val.jsonl",
+    "fim_train.jsonl",
+    "fim_val.jsonl",
+    "cpt_train.jsonl",
+    "cpt_val.jsonl",
+    "report.json",
+    "report.md",
+    "token_lengths.png",
+    "manifest.json",
+}
 
 
 @pytest.fixture
-def inputs(tmp_path: Path, write_markdown: Callable, write_jsonl: Callable,
-           chat_line: Callable, bbj_source: Callable) -> dict[str, Path]:
-    code = "```bbj\nprint \"hello\"\nend\n```"
-    write_markdown("hello.md", {"title": "Hello", "type": "completion", "generation": "dwc"},
-                   {"Code": code, "Explanation": "Prints a greeting."})
-    write_markdown("broken.md", {"title": "Bad", "type": "tutorial", "generation": "dwc"},
-                   {"Code": code})
+def inputs(
+    tmp_path: Path,
+    write_markdown: Callable,
+    write_jsonl: Callable,
+    chat_line: Callable,
+    bbj_source: Callable,
+) -> dict[str, Path]:
+    code = '```bbj\nprint "hello"\nend\n```'
+    write_markdown(
+        "hello.md",
+        {"title": "Hello", "type": "completion", "generation": "dwc"},
+        {"Code": code, "Explanation": "Prints a greeting."},
+    )
+    write_markdown(
+        "broken.md", {"title": "Bad", "type": "tutorial", "generation": "dwc"}, {"Code": code}
+    )
     lines = [chat_line(f"Write BBj that prints {i}", f"```bbj\nprint {i}\n```") for i in range(40)]
     lines += [chat_line("Write BBj that prints 3", "```BBj\nprint 3\nBROKEN\n```"), "{oops"]
     write_jsonl("chat.jsonl", lines)
@@ -40,13 +59,20 @@ def inputs(tmp_path: Path, write_markdown: Callable, write_jsonl: Callable,
 
 
 def settings(inputs: dict[str, Path], tiny_tokenizer: Path) -> dict[str, object]:
-    return {"markdown": (inputs["markdown"],), "chatml": (inputs["chatml"],),
-            "sources": (inputs["sources"],), "tokenizer": tiny_tokenizer, "max_seq_len": 512,
-            "fim_rate": 1.0, "check_code": True}
+    return {
+        "markdown": (inputs["markdown"],),
+        "chatml": (inputs["chatml"],),
+        "sources": (inputs["sources"],),
+        "tokenizer": tiny_tokenizer,
+        "max_seq_len": 512,
+        "fim_rate": 1.0,
+        "check_code": True,
+    }
 
 
-def test_a_full_build(inputs: dict, tiny_tokenizer: Path, make_config: Callable,
-                      checker: Callable) -> None:
+def test_a_full_build(
+    inputs: dict, tiny_tokenizer: Path, make_config: Callable, checker: Callable
+) -> None:
     config = make_config(**settings(inputs, tiny_tokenizer))
     result = build_dataset(config, checker=checker)
     assert result.directory == config.out / "v0001"
@@ -59,8 +85,10 @@ def test_a_full_build(inputs: dict, tiny_tokenizer: Path, make_config: Callable,
     assert report["sources"]["skipped"] == {"binary": 1}
     assert report["sources"]["encodings"] == {"cp1252": 1, "utf-8": 24}
     steps = {step["step"]: step for step in report["cleaning"]}
-    assert steps["duplicates"]["counts"] == {"conflicting answers": 1,
-                                             "exact duplicates removed": 1}
+    assert steps["duplicates"]["counts"] == {
+        "conflicting answers": 1,
+        "exact duplicates removed": 1,
+    }
     assert steps["checker"]["counts"]["failed"] == 1
     assert steps["fences"]["counts"]["fences normalised"] == 1
     assert report["fim"]["train"] > 0 and report["fim"]["val"] > 0
@@ -73,10 +101,12 @@ def test_a_full_build(inputs: dict, tiny_tokenizer: Path, make_config: Callable,
     assert "## Cleaning" in markdown and "token_lengths.png" in markdown
 
 
-def test_manifest_hashes_every_output_and_input(inputs: dict, tiny_tokenizer: Path,
-                                                make_config: Callable, checker: Callable) -> None:
-    directory = build_dataset(make_config(**settings(inputs, tiny_tokenizer)),
-                              checker=checker).directory
+def test_manifest_hashes_every_output_and_input(
+    inputs: dict, tiny_tokenizer: Path, make_config: Callable, checker: Callable
+) -> None:
+    directory = build_dataset(
+        make_config(**settings(inputs, tiny_tokenizer)), checker=checker
+    ).directory
     manifest = json.loads((directory / "manifest.json").read_text())
     listed = {entry["path"]: entry["sha256"] for entry in manifest["outputs"]}
     assert set(listed) == OUTPUTS - {"manifest.json"}
@@ -88,8 +118,9 @@ def test_manifest_hashes_every_output_and_input(inputs: dict, tiny_tokenizer: Pa
     assert str(inputs["sources"] / "stock" / "latin.src") in inputs_listed
 
 
-def test_two_builds_are_byte_identical(inputs: dict, tiny_tokenizer: Path,
-                                       make_config: Callable, checker: Callable) -> None:
+def test_two_builds_are_byte_identical(
+    inputs: dict, tiny_tokenizer: Path, make_config: Callable, checker: Callable
+) -> None:
     config = make_config(**settings(inputs, tiny_tokenizer))
     first = build_dataset(config, checker=checker).directory
     second = build_dataset(config, checker=checker).directory
@@ -99,9 +130,13 @@ def test_two_builds_are_byte_identical(inputs: dict, tiny_tokenizer: Path,
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
-def test_a_failed_build_publishes_nothing(inputs: dict, tiny_tokenizer: Path,
-                                          make_config: Callable, checker: Callable,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_build_publishes_nothing(
+    inputs: dict,
+    tiny_tokenizer: Path,
+    make_config: Callable,
+    checker: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def fail(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
@@ -112,9 +147,13 @@ def test_a_failed_build_publishes_nothing(inputs: dict, tiny_tokenizer: Path,
     assert os.listdir(config.out) == []
 
 
-def test_leakage_stops_the_build(inputs: dict, tiny_tokenizer: Path, make_config: Callable,
-                                 monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_leakage_stops_the_build(
+    inputs: dict,
+    tiny_tokenizer: Path,
+    make_config: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     def leaky_split(files: list, fraction: float, seed: int) -> tuple[list, list]:
         return files, files[:1]
 
@@ -125,9 +164,9 @@ def test_leakage_stops_the_build(inputs: dict, tiny_tokenizer: Path, make_config
     assert not config.out.exists()
 
 
-def test_run_data_command_prints_the_timing(inputs: dict, tiny_tokenizer: Path,
-                                            make_config: Callable,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_data_command_prints_the_timing(
+    inputs: dict, tiny_tokenizer: Path, make_config: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = make_config(**{**settings(inputs, tiny_tokenizer), "check_code": False})
     assert run_data_command(config) == 0
     captured = capsys.readouterr()
@@ -135,24 +174,28 @@ def test_run_data_command_prints_the_timing(inputs: dict, tiny_tokenizer: Path,
     assert "line 42: not valid JSON" in captured.err
 
 
-def test_the_real_checker_is_the_default(write_markdown: Callable, make_config: Callable,
-                                         tmp_path: Path) -> None:
+def test_the_real_checker_is_the_default(
+    write_markdown: Callable, make_config: Callable, tmp_path: Path
+) -> None:
     code = "```bbj\nfor i = 1 to 3\nprint i\n```"
-    write_markdown("open.md", {"title": "Loop", "type": "completion", "generation": "all"},
-                   {"Code": code})
+    write_markdown(
+        "open.md", {"title": "Loop", "type": "completion", "generation": "all"}, {"Code": code}
+    )
     config = make_config(markdown=(tmp_path / "md",), check_code=True)
     result = build_dataset(config)
     steps = {step["step"]: step for step in result.report["cleaning"]}
     assert steps["checker"]["counts"] == {"failed": 1}
 
 
-def test_empty_inputs_say_so(tmp_path: Path, make_config: Callable,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_inputs_say_so(
+    tmp_path: Path, make_config: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("md", "chat", "src"):
         (tmp_path / name).mkdir()
     (tmp_path / "chat" / "empty.jsonl").write_bytes(b"")
-    config = make_config(markdown=(tmp_path / "md",), chatml=(tmp_path / "chat",),
-                         sources=(tmp_path / "src",))
+    config = make_config(
+        markdown=(tmp_path / "md",), chatml=(tmp_path / "chat",), sources=(tmp_path / "src",)
+    )
     with pytest.raises(DataError, match="nothing to build: no usable examples"):
         build_dataset(config)
     assert run_data_command(config) == 1

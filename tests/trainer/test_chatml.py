@@ -12,8 +12,9 @@ LIMIT = 1 << 20
 
 
 def test_blank_lines_bom_and_a_bad_line(write_jsonl: Callable, chat_line: Callable) -> None:
-    path = write_jsonl("a.jsonl", [chat_line("q1", "a1"), "", "   ", "{not json",
-                                   chat_line("q2", "a2")])
+    path = write_jsonl(
+        "a.jsonl", [chat_line("q1", "a1"), "", "   ", "{not json", chat_line("q2", "a2")]
+    )
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     examples, problems = load_chatml_file(path, 0, LIMIT)
     assert [e.first("user") for e in examples] == ["q1", "q2"]
@@ -35,16 +36,28 @@ def test_bad_records_name_the_field(write_jsonl: Callable) -> None:
         json.dumps({"messages": [{"role": "robot", "content": "x"}]}),
         json.dumps({"messages": [{"role": "user", "content": 3}]}),
         json.dumps({"messages": [{"role": "user", "content": "only a question"}]}),
-        json.dumps({"messages": [{"role": "user", "content": "q"},
-                                 {"role": "assistant", "content": "  "}]}),
-        json.dumps({"messages": [{"role": "user", "content": "q<|im_end|>"},
-                                 {"role": "assistant", "content": "a"}]}),
+        json.dumps(
+            {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "  "}]}
+        ),
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "q<|im_end|>"},
+                    {"role": "assistant", "content": "a"},
+                ]
+            }
+        ),
     ]
     examples, problems = load_chatml_file(write_jsonl("b.jsonl", lines), 0, LIMIT)
     assert examples == []
     assert [(p.line, p.field) for p in problems] == [
-        (1, None), (2, "messages"), (3, "messages[0].role"), (4, "messages[0].content"),
-        (5, "messages"), (6, "messages[1].content"), (7, "messages[0].content"),
+        (1, None),
+        (2, "messages"),
+        (3, "messages[0].role"),
+        (4, "messages[0].content"),
+        (5, "messages"),
+        (6, "messages[1].content"),
+        (7, "messages[0].content"),
     ]
 
 
@@ -75,8 +88,13 @@ def test_content_parts_crlf_and_labels(write_jsonl: Callable) -> None:
     record = {
         "messages": [
             {"role": "System", "content": "be brief"},
-            {"role": "user", "content": [{"type": "text", "text": "line1\r\n"},
-                                         {"type": "text", "text": "line2"}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "line1\r\n"},
+                    {"type": "text", "text": "line2"},
+                ],
+            },
             {"role": "assistant", "content": "ok"},
         ],
         "generation": ["dwc", "bbj-gui"],
@@ -102,8 +120,9 @@ def test_unknown_labels_warn_but_keep(write_jsonl: Callable, chat_line: Callable
 
 def test_latin1_line_is_reported(tmp_path: Path, chat_line: Callable) -> None:
     path = tmp_path / "l1.jsonl"
-    path.write_bytes(chat_line("caf\u00e9", "a").encode("latin-1").replace(b"\\u00e9", b"\xe9")
-                     + b"\n")
+    path.write_bytes(
+        chat_line("caf\u00e9", "a").encode("latin-1").replace(b"\\u00e9", b"\xe9") + b"\n"
+    )
     examples, problems = load_chatml_file(path, 0, LIMIT)
     assert examples == []
     assert "not UTF-8" in problems[0].message

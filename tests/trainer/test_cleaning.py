@@ -21,11 +21,13 @@ PROMPTS = ("first prompt", "second prompt", "third prompt")
 
 def conversation(user: str, answer: str, order: int = 0, **fields: object) -> Example:
     messages = (Message("user", user), Message("assistant", answer))
-    return Example(messages=messages, source=f"t.jsonl:{order + 1}", order=order,
-                   origin="chatml", **fields)
+    return Example(
+        messages=messages, source=f"t.jsonl:{order + 1}", order=order, origin="chatml", **fields
+    )
 
 
 # --- literal escapes ---------------------------------------------------------------------------
+
 
 def test_literal_newlines_in_prose_are_repaired_code_is_not() -> None:
     text = 'Step one.\\nStep two.\\tDone.\n```bbj\nprint "a\\nb"\n```\n'
@@ -57,12 +59,17 @@ def test_repair_step_counts() -> None:
 
 # --- code fences -------------------------------------------------------------------------------
 
+
 def test_mixed_fences_become_bbj() -> None:
-    text = ("a\n~~~BBj\nprint 1\n~~~\nb\n```\nfor i = 1 to 3\nnext i\n```\n"
-            "```java\nint x;\n```\n  ```bbx\n  print 2\n  ```\n")
+    text = (
+        "a\n~~~BBj\nprint 1\n~~~\nb\n```\nfor i = 1 to 3\nnext i\n```\n"
+        "```java\nint x;\n```\n  ```bbx\n  print 2\n  ```\n"
+    )
     fixed, changed = normalise_fences(text)
-    assert fixed == ("a\n```bbj\nprint 1\n```\nb\n```bbj\nfor i = 1 to 3\nnext i\n```\n"
-                     "```java\nint x;\n```\n```bbj\nprint 2\n```\n")
+    assert fixed == (
+        "a\n```bbj\nprint 1\n```\nb\n```bbj\nfor i = 1 to 3\nnext i\n```\n"
+        "```java\nint x;\n```\n```bbj\nprint 2\n```\n"
+    )
     assert changed == 3
 
 
@@ -85,6 +92,7 @@ def test_fence_step_counts_examples() -> None:
 
 # --- answers without code ----------------------------------------------------------------------
 
+
 def test_answer_without_code_is_flagged_or_dropped() -> None:
     asks = conversation("Write a loop that prints 1 to 10", "Use a FOR loop.")
     explains = conversation("What is a channel?", "A channel is a handle.", 1)
@@ -104,35 +112,46 @@ def test_completion_examples_always_need_code() -> None:
 
 # --- system prompts ----------------------------------------------------------------------------
 
+
 def test_system_prompts_are_deterministic_and_spread() -> None:
     examples = [conversation(f"question number {i}", "a", i) for i in range(60)]
     first, report = assign_system_prompts(examples, PROMPTS, seed=0)
     again, _ = assign_system_prompts(list(reversed(examples)), PROMPTS, seed=0)
     assert [e.messages[0].content for e in first] == [
-        e.messages[0].content for e in reversed(again)]
+        e.messages[0].content for e in reversed(again)
+    ]
     assert {e.messages[0].content for e in first} == set(PROMPTS)
     assert sum(report.counts.values()) == 60
 
 
 def test_existing_system_message_is_kept() -> None:
-    example = Example(messages=(Message("system", "mine"), Message("user", "q"),
-                                Message("assistant", "a")), source="s", order=0, origin="chatml")
+    example = Example(
+        messages=(Message("system", "mine"), Message("user", "q"), Message("assistant", "a")),
+        source="s",
+        order=0,
+        origin="chatml",
+    )
     result, report = assign_system_prompts([example], PROMPTS, seed=0)
     assert result == [example] and report.counts == {"kept from the input": 1}
 
 
 # --- checker -----------------------------------------------------------------------------------
 
+
 def test_checker_verdicts_rates_and_dropping(checker: Callable) -> None:
     good = conversation("q1", "```bbj\nprint 1\n```", 0, generations=("dwc",))
     bad = conversation("q2", "```bbj\nprint 1\nBROKEN here\n```", 1, generations=("dwc",))
     prose = conversation("q3", "no code at all", 2)
-    kept, report = check_examples([good, bad, prose], checker, drop_failing=False,
-                                  show_progress=False)
+    kept, report = check_examples(
+        [good, bad, prose], checker, drop_failing=False, show_progress=False
+    )
     assert [e.check_ok for e in kept] == [True, False, None]
     assert report.counts == {"passed": 1, "failed": 1, "no code": 1}
     assert report.tables["pass_rate_by_generation"]["dwc"] == {
-        "checked": 2, "passed": 1, "pass_rate": 0.5}
+        "checked": 2,
+        "passed": 1,
+        "pass_rate": 0.5,
+    }
     assert report.details[0]["first_error"] == "line 2: broken statement"
     kept, report = check_examples([good, bad], checker, drop_failing=True, show_progress=False)
     assert [e.source for e in kept] == [good.source] and report.counts["dropped"] == 1
@@ -155,11 +174,13 @@ def test_a_crashing_checker_does_not_stop_the_build() -> None:
 
 # --- duplicates --------------------------------------------------------------------------------
 
+
 def test_exact_duplicates_with_conflicting_answers_keep_the_better() -> None:
     worse = conversation("How do I  open a FILE?", "Use OPEN.", 0)
     failing = conversation("how do i open a file?", "```bbj\nBROKEN\n```", 1, check_ok=False)
-    better = conversation("How do I open a file?", "Like this:\n```bbj\nopen (1)\"f\"\n```", 2,
-                          check_ok=True)
+    better = conversation(
+        "How do I open a file?", 'Like this:\n```bbj\nopen (1)"f"\n```', 2, check_ok=True
+    )
     kept, report = deduplicate([worse, failing, better], threshold=0.85)
     assert kept == [better]
     assert report.counts == {"exact duplicates removed": 2, "conflicting answers": 2}
@@ -167,8 +188,8 @@ def test_exact_duplicates_with_conflicting_answers_keep_the_better() -> None:
 
 
 def test_duplicates_that_agree_are_not_conflicts() -> None:
-    one = conversation("Print hello", "```bbj\nprint \"hello\"\n```", 0)
-    two = conversation("print HELLO", "Sure:\n```bbj\nPRINT \"hello\"\n```", 1)
+    one = conversation("Print hello", '```bbj\nprint "hello"\n```', 0)
+    two = conversation("print HELLO", 'Sure:\n```bbj\nPRINT "hello"\n```', 1)
     kept, report = deduplicate([one, two], threshold=0.85)
     assert kept == [two]  # fuller explanation wins
     assert report.counts == {"exact duplicates removed": 1}

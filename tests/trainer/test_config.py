@@ -83,8 +83,13 @@ def test_overrides_win_and_none_is_ignored(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("val_fraction", 1.5), ("fim_rate", -0.1), ("system_prompts", []), ("max_seq_len", 8),
-     ("fim_span_types", ["line", "paragraph"])],
+    [
+        ("val_fraction", 1.5),
+        ("fim_rate", -0.1),
+        ("system_prompts", []),
+        ("max_seq_len", 8),
+        ("fim_span_types", ["line", "paragraph"]),
+    ],
 )
 def test_out_of_range_values_are_refused(key: str, value: object) -> None:
     with pytest.raises(DataError, match=f"config key '{key}'"):
@@ -94,8 +99,19 @@ def test_out_of_range_values_are_refused(key: str, value: object) -> None:
 def test_cli_flags_become_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     parser = argparse.ArgumentParser()
     add_data_arguments(parser)
-    args = parser.parse_args(["--markdown", "a", "--markdown", "b", "--max-seq-len", "300",
-                              "--no-check", "--out", str(tmp_path / "o")])
+    args = parser.parse_args(
+        [
+            "--markdown",
+            "a",
+            "--markdown",
+            "b",
+            "--max-seq-len",
+            "300",
+            "--no-check",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     monkeypatch.chdir(tmp_path)
     overrides = {k: getattr(args, k) for k in ("markdown", "max_seq_len", "check_code", "out")}
     config = load_data_config(None, overrides)
@@ -104,8 +120,9 @@ def test_cli_flags_become_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert config.check_code is False
 
 
-def test_bad_config_exits_2_with_a_sentence(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_exits_2_with_a_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_toml(tmp_path, "colour = 'blue'\n")
     parser = argparse.ArgumentParser()
     add_data_arguments(parser)

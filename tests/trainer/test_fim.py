@@ -14,9 +14,16 @@ from trainer.data.records import SourceFile
 from trainer.data.spans import FileLines, find_blocks, line_span, statements
 from trainer.data.tokens import HFTokenCounter
 
-SETTINGS = FimSettings(max_seq_len=4096, rate=1.0, samples_per_file=6,
-                       span_types=("line", "block", "random"), repo_rate=0.5, repo_max_files=2,
-                       max_middle_tokens=256, seed=0)
+SETTINGS = FimSettings(
+    max_seq_len=4096,
+    rate=1.0,
+    samples_per_file=6,
+    span_types=("line", "block", "random"),
+    repo_rate=0.5,
+    repo_max_files=2,
+    max_middle_tokens=256,
+    seed=0,
+)
 
 
 def source_file(text: str, name: str, project: str = "app") -> SourceFile:
@@ -51,13 +58,15 @@ def test_prompt_is_the_serving_renderer_output(files: list, counter: HFTokenCoun
         else:
             assert sample["prompt"].startswith("<|repo_name|>app\n<|file_sep|>")
             tail = f"<|file_sep|>{sample['path']}\n" + QWEN25_CODER.render(
-                sample["prefix"], sample["suffix"])
+                sample["prefix"], sample["suffix"]
+            )
             assert sample["prompt"].endswith(tail)
             assert sample["prompt"].count("<|file_sep|>") == len(sample["context_files"]) + 1
 
 
-def test_every_sample_fits_the_tiny_tokenizer(bbj_source: Callable,
-                                              counter: HFTokenCounter) -> None:
+def test_every_sample_fits_the_tiny_tokenizer(
+    bbj_source: Callable, counter: HFTokenCounter
+) -> None:
     big = [source_file(bbj_source(i, 400), f"big{i}.bbj") for i in range(3)]
     samples = build(big, counter, max_seq_len=256, max_middle_tokens=48)
     assert samples
@@ -69,19 +78,24 @@ def test_every_sample_fits_the_tiny_tokenizer(bbj_source: Callable,
         assert sample["tokens"] <= 256
         window = sample["prefix"] + sample["middle"] + sample["suffix"]
         offset = sample["offset"]
-        assert texts[sample["file"]][offset:offset + len(window)] == window
+        assert texts[sample["file"]][offset : offset + len(window)] == window
     assert any(s["truncated"] for s in samples)
 
 
 def test_one_giant_line_still_fits(counter: HFTokenCounter) -> None:
     text = 'print "' + "x y " * 3000 + '"\nend\n'
-    samples = build([source_file(text, "wide.bbj")], counter, max_seq_len=128,
-                    max_middle_tokens=32, repo_rate=0.0)
+    samples = build(
+        [source_file(text, "wide.bbj")],
+        counter,
+        max_seq_len=128,
+        max_middle_tokens=32,
+        repo_rate=0.0,
+    )
     assert samples
     for sample in samples:
         assert sample["tokens"] <= 128
         window = sample["prefix"] + sample["middle"] + sample["suffix"]
-        assert text[sample["offset"]:sample["offset"] + len(window)] == window
+        assert text[sample["offset"] : sample["offset"] + len(window)] == window
 
 
 def test_span_types_and_levels_all_occur(files: list, counter: HFTokenCounter) -> None:
@@ -90,8 +104,9 @@ def test_span_types_and_levels_all_occur(files: list, counter: HFTokenCounter) -
     assert {s["repo_level"] for s in samples} == {True, False}
 
 
-def test_block_spans_start_at_an_opener_and_end_at_a_closer(files: list,
-                                                            counter: HFTokenCounter) -> None:
+def test_block_spans_start_at_an_opener_and_end_at_a_closer(
+    files: list, counter: HFTokenCounter
+) -> None:
     blocks = [s for s in build(files, counter, span_types=("block",))]
     assert blocks
     for sample in blocks:
@@ -107,8 +122,9 @@ def test_line_spans_are_whole_lines(files: list, counter: HFTokenCounter) -> Non
         assert sample["prefix"] == "" or sample["prefix"].endswith("\n")
 
 
-def test_context_comes_from_the_same_project_only(counter: HFTokenCounter,
-                                                  bbj_source: Callable) -> None:
+def test_context_comes_from_the_same_project_only(
+    counter: HFTokenCounter, bbj_source: Callable
+) -> None:
     files = [source_file(bbj_source(i), f"a{i}.bbj", "alpha") for i in range(3)]
     files += [source_file(bbj_source(10 + i), f"b{i}.bbj", "beta") for i in range(3)]
     project = {f.key: f.project for f in files}
@@ -127,13 +143,18 @@ def test_fim_rate_zero_and_determinism(files: list, counter: HFTokenCounter) -> 
 
 def test_statements_ignore_separators_in_strings_and_comments() -> None:
     assert statements('print "a;b"; for i=1 to 2; next i') == [
-        'print "a;b"', " for i=1 to 2", " next i"]
+        'print "a;b"',
+        " for i=1 to 2",
+        " next i",
+    ]
     assert statements("rem a; b") == ["rem a"]
 
 
 def test_blocks_pair_openers_with_closers_and_skip_one_liners() -> None:
-    text = ("for i=1 to 3; print i; next i\nif x then print 1\ndef fna(x)=x*2\n"
-            "while x\n  if y then\n    x=0\n  fi\nwend\nmethod public void m()\nmethodend\n")
+    text = (
+        "for i=1 to 3; print i; next i\nif x then print 1\ndef fna(x)=x*2\n"
+        "while x\n  if y then\n    x=0\n  fi\nwend\nmethod public void m()\nmethodend\n"
+    )
     assert find_blocks(FileLines(text)) == [(3, 7), (4, 6), (8, 9)]
 
 

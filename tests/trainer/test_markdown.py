@@ -9,7 +9,7 @@ import pytest
 
 from trainer.data.markdown import load_markdown_file
 
-CODE = "```bbj\nprint \"hello\"\nend\n```"
+CODE = '```bbj\nprint "hello"\nend\n```'
 BASE = {"title": "Say hello", "type": "completion", "generation": "all"}
 
 
@@ -32,8 +32,9 @@ def test_shipped_examples_are_valid() -> None:
 
 def test_completion_answers_with_code_then_explanation(write_markdown: Callable) -> None:
     front = {**BASE, "description": "Print hello.", "generation": ["dwc"]}
-    path = write_markdown("a.md", front, {"Code": CODE, "Explanation": "It prints.",
-                                          "Expected Output": "hello"})
+    path = write_markdown(
+        "a.md", front, {"Code": CODE, "Explanation": "It prints.", "Expected Output": "hello"}
+    )
     example, problems = load(path)
     assert problems == []
     assert [m.role for m in example.messages] == ["user", "assistant"]
@@ -48,15 +49,21 @@ def test_comprehension_shows_code_and_explains(write_markdown: Callable) -> None
     front = {**BASE, "type": "comprehension"}
     path = write_markdown("c.md", front, {"Code": CODE, "Explanation": "It greets."})
     example, _ = load(path)
-    assert "```bbj\nprint \"hello\"" in example.messages[0].content
+    assert '```bbj\nprint "hello"' in example.messages[0].content
     assert example.messages[1].content == "It greets."
 
 
 def test_migration_splits_original_and_result(write_markdown: Callable) -> None:
-    front = {**BASE, "type": "migration", "from_generation": "character",
-             "to_generation": "bbj-gui"}
-    code = ("<!-- filename: old.bbj -->\n```bbj\nprint @(1,1),\"x\"\n```\n\n"
-            "<!-- filename: new.bbj -->\n```bbj\nsysgui! = BBjAPI().getSysGui()\n```")
+    front = {
+        **BASE,
+        "type": "migration",
+        "from_generation": "character",
+        "to_generation": "bbj-gui",
+    }
+    code = (
+        '<!-- filename: old.bbj -->\n```bbj\nprint @(1,1),"x"\n```\n\n'
+        "<!-- filename: new.bbj -->\n```bbj\nsysgui! = BBjAPI().getSysGui()\n```"
+    )
     example, problems = load(write_markdown("m.md", front, {"Code": code}))
     assert problems == []
     user, answer = example.messages[0].content, example.messages[1].content
@@ -66,8 +73,9 @@ def test_migration_splits_original_and_result(write_markdown: Callable) -> None:
 
 def test_explanation_explains_then_shows_code(write_markdown: Callable) -> None:
     front = {**BASE, "type": "explanation", "title": "What is UNT?"}
-    example, _ = load(write_markdown("e.md", front, {"Explanation": "UNT gives a free\nchannel.",
-                                                      "Code": CODE}))
+    example, _ = load(
+        write_markdown("e.md", front, {"Explanation": "UNT gives a free\nchannel.", "Code": CODE})
+    )
     assert example.messages[0].content == "What is UNT?"
     answer = example.messages[1].content
     assert answer.startswith("UNT gives a free channel.")
@@ -76,7 +84,7 @@ def test_explanation_explains_then_shows_code(write_markdown: Callable) -> None:
 
 def test_requires_version_stays_a_string(write_markdown: Callable) -> None:
     path = write_markdown("v.md", BASE, {"Code": CODE})
-    text = path.read_text().replace("---\n\n", 'requires_version: 23.00\n---\n\n', 1)
+    text = path.read_text().replace("---\n\n", "requires_version: 23.00\n---\n\n", 1)
     path.write_text(text)
     example, problems = load(path)
     assert example is not None, problems
@@ -117,8 +125,9 @@ def test_missing_title_is_reported(write_markdown: Callable) -> None:
 
 
 def test_missing_section_is_named(write_markdown: Callable) -> None:
-    example, problems = load(write_markdown("s.md", {**BASE, "type": "comprehension"},
-                                            {"Code": CODE}))
+    example, problems = load(
+        write_markdown("s.md", {**BASE, "type": "comprehension"}, {"Code": CODE})
+    )
     assert example is None
     assert problems[0].field == "## Explanation"
     assert "needs a non-empty '## Explanation' section" in problems[0].message

@@ -85,8 +85,13 @@ def test_exclusions_sizes_empties_and_copies(tmp_path: Path) -> None:
     write(tmp_path / ".git" / "hook.bbj", b"print 3\n")
     result = scan(tmp_path, exclude=(".*", "legacy"), max_bytes=100)
     assert [f.rel_path for f in result.files] == ["app/copy.src"]
-    assert result.skipped == {"excluded": 2, "duplicate content": 1, "too large": 1,
-                              "empty": 2, "other file types": 1}
+    assert result.skipped == {
+        "excluded": 2,
+        "duplicate content": 1,
+        "too large": 1,
+        "empty": 2,
+        "other file types": 1,
+    }
 
 
 def test_projects_and_keys(tmp_path: Path) -> None:
@@ -96,7 +101,10 @@ def test_projects_and_keys(tmp_path: Path) -> None:
     files = {f.rel_path: f for f in scan(root).files}
     billing, top = files["billing/src/inv.bbj"], files["top.bbj"]
     assert (billing.project, billing.project_path, billing.key) == (
-        "billing", "src/inv.bbj", "corpus/billing/src/inv.bbj")
+        "billing",
+        "src/inv.bbj",
+        "corpus/billing/src/inv.bbj",
+    )
     assert (top.project, top.project_path, top.key) == ("corpus", "top.bbj", "corpus/top.bbj")
 
 

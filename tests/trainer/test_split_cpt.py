@@ -13,8 +13,12 @@ from trainer.data.tokens import HFTokenCounter
 
 
 def example(user: str, order: int = 0) -> Example:
-    return Example(messages=(Message("user", user), Message("assistant", "a")),
-                   source=f"s:{order}", order=order, origin="chatml")
+    return Example(
+        messages=(Message("user", user), Message("assistant", "a")),
+        source=f"s:{order}",
+        order=order,
+        origin="chatml",
+    )
 
 
 def source(name: str, text: str = "print 1\n", sha: str | None = None) -> SourceFile:
@@ -60,13 +64,13 @@ def test_packing_respects_the_limit_and_keeps_every_character(
     counter: HFTokenCounter, bbj_source: Callable
 ) -> None:
     files = [source(f"f{i}.bbj", bbj_source(i, 5 + 20 * i)) for i in range(8)]
-    records, report = pack_corpus(files, 200, counter, seed=0, label="train",
-                                  show_progress=False)
+    records, report = pack_corpus(files, 200, counter, seed=0, label="train", show_progress=False)
     texts = [r["text"] for r in records]
     assert all(counter.count(t) <= 200 for t in texts)
     joined = "".join(texts)
     assert sorted(joined.split("<|file_sep|>")[1:]) == sorted(
-        document(f).removeprefix("<|file_sep|>") for f in files)
+        document(f).removeprefix("<|file_sep|>") for f in files
+    )
     assert report.counts["files split across records"] > 0
     assert report.counts["records"] == len(records) < len(files) * 10
 
