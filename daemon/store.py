@@ -157,11 +157,50 @@ class ModelStore:
             fim_format=info.fim_format.name if info.fim_format else None,
             source=str(source),
         )
-        manifest = self.load()
-        models = (*(m for m in manifest.models if m.name != entry_name), entry)
-        active = entry_name if activate or manifest.active is None else manifest.active
-        self._save(Manifest(models=models, active=active))
+        self._register(entry, activate)
         return entry
+
+    def adopt(
+        self,
+        file: Path,
+        *,
+        name: str,
+        sha256: str,
+        activate: bool = False,
+        source: str = "",
+    ) -> ModelEntry:
+        """Register ``file``, already in the models dir and hashed by the caller, without a copy.
+
+        Meant for finished downloads: the downloader hashes every byte as it writes it, so the
+        file is not read twice. The file is renamed into place only once it reads as a GGUF.
+        """
+        if file.resolve().parent != self.models_dir.resolve():
+            raise StoreError(
+                f"{file} is not in the models folder {self.models_dir}; import it instead."
+            )
+        info = read_gguf_info(file)
+        entry_name = sanitize_name(name)
+        target = self.models_dir / f"{entry_name}.gguf"
+        size = file.stat().st_size
+        os.replace(file, target)
+        entry = ModelEntry(
+            name=entry_name,
+            file=target.name,
+            size=size,
+            sha256=sha256.lower(),
+            quant=info.quant,
+            context_length=info.context_length,
+            fim_format=info.fim_format.name if info.fim_format else None,
+            source=source,
+        )
+        self._register(entry, activate)
+        return entry
+
+    def _register(self, entry: ModelEntry, activate: bool) -> None:
+        manifest = self.load()
+        models = (*(m for m in manifest.models if m.name != entry.name), entry)
+        active = entry.name if activate or manifest.active is None else manifest.active
+        self._save(Manifest(models=models, active=active))
 
     @contextlib.contextmanager
     def _temp_copy(
@@ -202,3 +241,34 @@ class ModelStore:
             and path.stat().st_size == entry.size
             and sha256_file(path) == entry.sha256
         )
+
+    def delete(self, name: str, *, allow_active: bool = False) -> Manifest:
+        """Remove a model's entry, then its file; returns the manifest left behind.
+
+        The active model is refused unless ``allow_active`` (the user confirmed): then the most
+        recently imported remaining model becomes active, or none when it was the last one.
+        The manifest is rewritten first, so it never names a file that is gone.
+        """
+        manifest = self.load()
+        entry = manifest.find(name)
+        if entry is None:
+            raise ModelNotFoundError(f"No model named {name!r} is installed.")
+        is_active = manifest.active == name
+        if is_active and not allow_active:
+            raise StoreError(
+                f"{name} is the active model; activate another model before deleting it."
+            )
+        remaining = tuple(m for m in manifest.models if m.name != name)
+        active = manifest.active if not is_active else _newest_name(remaining)
+        left = Manifest(models=remaining, active=active)
+        self._save(left)
+        if not any(m.file == entry.file for m in remaining):
+            with contextlib.suppress(FileNotFoundError):
+                self.path_of(entry).unlink()
+        return left
+
+
+def _newest_name(models: tuple[ModelEntry, ...]) -> str | None:
+    if not models:
+        return None
+    return max(models, key=lambda m: m.imported_at).name
