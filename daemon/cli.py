@@ -132,6 +132,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from daemon.doctor import run_doctor_command
+
+    return run_doctor_command(args.json)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import run_tui
+
+    return run_tui(args.catalogue, args.screen)
+
+
 def cmd_lsp(args: argparse.Namespace) -> int:
     from lsp.server import run_lsp
 
@@ -196,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--checker", choices=["auto", "bbjcpl", "builtin"], default="auto")
     check.add_argument("--bbjcpl", help="path to bbjcpl")
     check.set_defaults(handler=cmd_check)
+
+    doctor = sub.add_parser("doctor", help="run every health check and print the verdicts")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.set_defaults(handler=cmd_doctor)
+
+    tui = sub.add_parser("tui", help="health checks, models and logs in the terminal")
+    tui.add_argument("--catalogue", help="model catalogue: a URL, a folder or a catalogue.json")
+    tui.add_argument("--screen", choices=["health", "models", "logs"], default="health")
+    tui.set_defaults(handler=cmd_tui)
 
     lsp = sub.add_parser("lsp", help="run the language server on stdio (for any LSP editor)")
     lsp.add_argument("lsp_args", nargs=argparse.REMAINDER, help="e.g. --log-level debug")

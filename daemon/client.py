@@ -113,6 +113,10 @@ class DaemonClient:
             raise DaemonHTTPError(response.status_code, _error_message(response))
         return response
 
+    async def reload(self) -> dict[str, Any]:
+        """Ask the daemon to re-read its config and active model (``POST /v1/admin/reload``)."""
+        return dict((await self._request("POST", "/v1/admin/reload")).json())
+
     async def health(self) -> dict[str, Any]:
         return dict((await self._request("GET", "/health")).json())
 

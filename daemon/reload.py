@@ -25,6 +25,12 @@ class ReloadResult:
 
 
 async def reload_runtime(runtime: Runtime) -> ReloadResult:
+    """One reload at a time: the watcher and an explicit request may ask for the same change."""
+    async with runtime.reload_lock:
+        return await _reload(runtime)
+
+
+async def _reload(runtime: Runtime) -> ReloadResult:
     try:
         config = load_config(runtime.config_path, flags=runtime.flags).config
         name, path = resolve_model(config, runtime.paths, runtime.demo)

@@ -43,6 +43,7 @@ class Runtime:
     reload_error: str | None = None
     _retiring: set[asyncio.Task[None]] = field(default_factory=set)
     _leases: Counter[int] = field(default_factory=Counter)
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         if self.checker is None:

@@ -23,7 +23,9 @@ from daemon.api.schemas import BbjCheckRequest, BbjFimRequest
 from daemon.fim_service import FimRequest
 from daemon.reload import reload_runtime
 from daemon.runtime import Runtime
-from fim import ContextFile
+from fim import ContextFile, detect_generation
+
+GENERATION_WINDOW = 8000  # characters each side of the cursor looked at for generation signals
 
 
 async def root(request: Request) -> Response:
@@ -117,9 +119,13 @@ async def bbj_fim(request: Request) -> Response:
             request, service.complete(fim_request, runtime.compile_gate()), lambda: None
         )
     runtime.record_fim(result)
+    generation = detect_generation(
+        body.prefix[-GENERATION_WINDOW:] + body.suffix[:GENERATION_WINDOW]
+    )
     return JSONResponse(
         {
             "completion": result.text,
+            "generation": {"name": generation.generation, "signals": list(generation.signals)},
             "cached": result.cached,
             "superseded": result.superseded,
             "finish_reason": result.stats.finish_reason,
@@ -134,6 +140,7 @@ async def bbj_fim(request: Request) -> Response:
             },
             "timings": {
                 "total_ms": round(result.elapsed_s * 1000, 1),
+                "first_token_ms": round(result.stats.prompt_eval_s * 1000, 1),
                 "prompt_tokens": result.stats.prompt_tokens,
                 "cached_tokens": result.stats.cached_tokens,
                 "completion_tokens": result.stats.completion_tokens,
