@@ -48,7 +48,7 @@ class ServerSettings:
 class ModelSettings:
     path: str = _opt("", "Model to serve: a name from the model store or a path to a .gguf file.")
     n_ctx: int = _opt(4096, "Context window in tokens (capped at the model's training context).")
-    n_threads: int = _opt(0, "CPU threads for generation; 0 picks the number of cores.")
+    n_threads: int = _opt(0, "CPU threads for generation; 0 uses all cores but one.")
     n_gpu_layers: int = _opt(0, "Layers to offload to a GPU; -1 offloads all, 0 runs on the CPU.")
     fim_format: str = _opt(
         "auto", "FIM format: auto (detected from the vocabulary), qwen2.5-coder, starcoder2, …"
