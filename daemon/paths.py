@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import tempfile
 from dataclasses import dataclass
@@ -78,7 +79,9 @@ def app_paths() -> AppPaths:
     runtime = dirs.user_runtime_dir
     # Some systems (containers, macOS) have no XDG runtime dir; fall back to a private temp one.
     runtime_path = (
-        Path(runtime) if runtime else Path(tempfile.gettempdir()) / f"{APP_NAME}-{os.getuid()}"
+        Path(runtime)
+        if runtime
+        else Path(tempfile.gettempdir()) / f"{APP_NAME}-{getpass.getuser()}"
     )
     return AppPaths(
         config_dir=Path(dirs.user_config_dir),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -169,7 +168,3 @@ async def guarded(stream: Generation, chunks: AsyncIterator[T]) -> AsyncIterator
 
 async def collect_text(gen: Generation) -> str:
     return "".join([chunk async for chunk in gen])
-
-
-def now_ns() -> int:
-    return time.time_ns()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
@@ -23,6 +24,7 @@ from daemon.api.common import (
     runtime_of,
     until_disconnected,
 )
+from daemon.api.errors import ApiError
 from daemon.api.fim_headers import fim_headers
 from daemon.api.schemas import GenerateRequest, OllamaChatRequest, OllamaOptions, ShowRequest
 from daemon.backends.base import ChatMessage, Generation, GenerationStats, SamplingParams
@@ -125,8 +127,6 @@ async def show(request: Request) -> Response:
     body = await read_json(request, ShowRequest)
     name = body.model_name()
     if not name:
-        from daemon.api.errors import ApiError
-
         raise ApiError(400, "Invalid request: 'model' is required.")
     require_model(runtime, name)
     info = runtime.backend_info()
@@ -156,8 +156,6 @@ async def generate(request: Request) -> Response:
     body = await read_json(request, GenerateRequest)
     require_model(runtime, body.model)
     if body.images:
-        from daemon.api.errors import ApiError
-
         raise ApiError(400, "This model does not accept images.")
     if not body.prompt and body.suffix is None:
         # Ollama answers an empty prompt with a done message (it is how clients preload a model).
@@ -275,8 +273,6 @@ async def _ndjson(gen: Generation, shape: Any, started: float) -> AsyncIterator[
 
 
 def _elapsed(started: float) -> float:
-    import time
-
     return time.perf_counter() - started if started else 0.0
 
 

@@ -19,7 +19,7 @@ def store_daemon(tiny_model, tmp_path):
         ).returncode
         == 0
     )
-    running = start_daemon(tmp_path)
+    running = start_daemon(tmp_path, BBJ_CODER_SERVER_WATCH="false")  # explicit reloads only
     yield running
     running.stop()
 
