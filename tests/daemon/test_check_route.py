@@ -72,11 +72,17 @@ def test_fim_responses_say_how_the_gate_judged_them(tiny_model, tmp_path) -> Non
 
 def test_fim_endpoint_reports_the_generation_and_its_signals(daemon) -> None:
     prefix = "0010 PRINT @(0,0),'CS'\n0020 PRINT @(5,5),\"Name: \",\n"
-    body = httpx.post(f"{daemon.url}/v1/bbj/fim", headers=daemon.headers,
-                      json={"prefix": prefix, "suffix": "\n", "max_tokens": 2}).json()
+    body = httpx.post(
+        f"{daemon.url}/v1/bbj/fim",
+        headers=daemon.headers,
+        json={"prefix": prefix, "suffix": "\n", "max_tokens": 2},
+    ).json()
     assert body["generation"]["name"] == "character"
     assert body["generation"]["signals"]
-    gui = "sysgui! = BBjAPI().getSysGui()\nwindow! = sysgui!.addWindow(10,10,200,200,\"x\")\n"
-    body = httpx.post(f"{daemon.url}/v1/bbj/fim", headers=daemon.headers,
-                      json={"prefix": gui, "suffix": "", "max_tokens": 2}).json()
+    gui = 'sysgui! = BBjAPI().getSysGui()\nwindow! = sysgui!.addWindow(10,10,200,200,"x")\n'
+    body = httpx.post(
+        f"{daemon.url}/v1/bbj/fim",
+        headers=daemon.headers,
+        json={"prefix": gui, "suffix": "", "max_tokens": 2},
+    ).json()
     assert body["generation"]["name"] == "bbj-gui"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 
 from daemon.tinymodel import build_tiny_model
 from tests.conftest import run_cli, start_daemon
+from tests.daemon.fim_load import fim_load
 
 
 @pytest.fixture
@@ -38,38 +38,13 @@ def test_replacing_the_model_under_load_fails_no_request(watched_daemon, tmp_pat
     old_sha = _health(watched_daemon)["model"]["sha256"]
     assert old_sha
     replacement = build_tiny_model(tmp_path_factory.mktemp("replacement"), seed=11)
-    failures: list[str] = []
-    stop = threading.Event()
-
-    def client(index: int) -> None:
-        with watched_daemon.client() as http:
-            while not stop.is_set():
-                response = http.post(
-                    "/v1/bbj/fim",
-                    json={
-                        "prefix": f"a{index} = ",
-                        "suffix": "\n",
-                        "max_tokens": 6,
-                        "client": f"c{index}",
-                    },
-                )
-                if response.status_code != 200:
-                    failures.append(response.text)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    try:
+    with fim_load(watched_daemon) as failures:
         # Same name: the store renames the new file over the active one.
         result = run_cli(
             watched_daemon.home, "model", "import", str(replacement.gguf_path), "--name", "main"
         )
         assert result.returncode == 0, result.stderr
         swapped = _wait_for(lambda: _health(watched_daemon)["model"]["sha256"] != old_sha)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
     assert swapped, watched_daemon.log()
     assert failures == [], watched_daemon.log()
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import httpx
 import pytest
 
 from daemon.tinymodel import build_tiny_model
 from tests.conftest import run_cli, start_daemon
+from tests.daemon.fim_load import fim_load
 
 
 @pytest.fixture
@@ -34,39 +33,12 @@ def _reload(running) -> httpx.Response:
 
 def test_reload_swaps_in_a_newly_activated_model_under_load(store_daemon, tmp_path_factory) -> None:
     second = build_tiny_model(tmp_path_factory.mktemp("second"), seed=7)
-    failures: list[str] = []
-    stop = threading.Event()
-
-    def client(index: int) -> None:
-        with httpx.Client(
-            base_url=store_daemon.url, headers=store_daemon.headers, timeout=60
-        ) as http:
-            while not stop.is_set():
-                response = http.post(
-                    "/v1/bbj/fim",
-                    json={
-                        "prefix": f"x{index} = ",
-                        "suffix": "\n",
-                        "max_tokens": 8,
-                        "client": f"c{index}",
-                    },
-                )
-                if response.status_code != 200:
-                    failures.append(response.text)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    try:
+    with fim_load(store_daemon) as failures:
         imported = run_cli(
             store_daemon.home, "model", "import", str(second.gguf_path), "--name", "second"
         )
         assert imported.returncode == 0, imported.stderr
         response = _reload(store_daemon)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
     assert response.status_code == 200, response.text
     assert response.json()["changed"] is True
     assert _health(store_daemon)["model"]["name"] == "second"
