@@ -124,6 +124,12 @@ def cmd_model_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_push_ollama(args: argparse.Namespace) -> int:
+    from daemon.backends.ollama import push_command
+
+    return push_command(args.name, args.url, None)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from daemon.check.command import run_check_command
 
@@ -201,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     model_import.add_argument("--no-activate", action="store_true")
     model_import.set_defaults(handler=cmd_model_import)
     model_sub.add_parser("list", help="list installed models").set_defaults(handler=cmd_model_list)
+    push = model_sub.add_parser("push-ollama", help="register a model with a running Ollama")
+    push.add_argument("name", help="store name or path to a .gguf file")
+    push.add_argument("--url", help="Ollama's URL (default: backend.ollama_url)")
+    push.set_defaults(handler=cmd_model_push_ollama)
 
     check = sub.add_parser("check", help="check BBj files with bbjcpl or the built-in checker")
     check.add_argument("files", nargs="+")

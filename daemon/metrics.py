@@ -8,6 +8,35 @@ from dataclasses import dataclass, field
 _BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+@dataclass(frozen=True)
+class LiveGauges:
+    """Values read from the serving model at scrape time."""
+
+    fim_in_flight: int = 0
+    lanes: dict[str, int] = field(default_factory=dict)
+    backend_tokens: int = 0
+
+    def render(self) -> list[str]:
+        lines = [
+            "# HELP bbj_coder_fim_in_flight FIM requests being answered now.",
+            "# TYPE bbj_coder_fim_in_flight gauge",
+            f"bbj_coder_fim_in_flight {self.fim_in_flight}",
+            "# HELP bbj_coder_generations_running Generations running now, per backend lane.",
+            "# TYPE bbj_coder_generations_running gauge",
+        ]
+        lines += [
+            f'bbj_coder_generations_running{{lane="{lane}"}} {count}'
+            for lane, count in sorted(self.lanes.items())
+        ]
+        return [
+            *lines,
+            "# HELP bbj_coder_backend_tokens_total Tokens the serving model generated, "
+            "cancelled generations included (resets when the model is reloaded).",
+            "# TYPE bbj_coder_backend_tokens_total counter",
+            f"bbj_coder_backend_tokens_total {self.backend_tokens}",
+        ]
+
+
 @dataclass
 class Metrics:
     requests: Counter[tuple[str, int]] = field(default_factory=Counter)
@@ -34,7 +63,7 @@ class Metrics:
         self.cached_prompt_tokens += cached
         self.tokens_generated += generated
 
-    def render(self) -> str:
+    def render(self, live: LiveGauges | None = None) -> str:
         lines = [
             "# HELP bbj_coder_requests_total HTTP requests by route and status.",
             "# TYPE bbj_coder_requests_total counter",
@@ -77,4 +106,6 @@ class Metrics:
                 f'bbj_coder_latency_seconds_sum{{kind="{kind}"}} {self._latency_sum[kind]}'
             )
             lines.append(f'bbj_coder_latency_seconds_count{{kind="{kind}"}} {total}')
+        if live is not None:
+            lines += live.render()
         return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ from daemon.api.errors import ApiError
 from daemon.api.fim_headers import fim_headers
 from daemon.api.schemas import BbjCheckRequest, BbjFimRequest
 from daemon.fim_service import FimRequest
+from daemon.metrics import LiveGauges
 from daemon.reload import reload_runtime
 from daemon.runtime import Runtime
 from fim import ContextFile, detect_generation
@@ -82,23 +83,13 @@ async def admin_reload(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     runtime = runtime_of(request)
-    in_flight = len(runtime.fim.supersession) if runtime.fim is not None else 0
-    lanes = runtime.backend.in_flight() if runtime.backend is not None else {}
-    text = (
-        runtime.metrics.render()
-        + (
-            "# HELP bbj_coder_fim_in_flight FIM requests being answered now.\n"
-            "# TYPE bbj_coder_fim_in_flight gauge\n"
-            f"bbj_coder_fim_in_flight {in_flight}\n"
-            "# HELP bbj_coder_generations_running Generations running now, per backend lane.\n"
-            "# TYPE bbj_coder_generations_running gauge\n"
-        )
-        + "".join(
-            f'bbj_coder_generations_running{{lane="{lane}"}} {count}\n'
-            for lane, count in sorted(lanes.items())
-        )
+    backend = runtime.backend
+    live = LiveGauges(
+        fim_in_flight=len(runtime.fim.supersession) if runtime.fim is not None else 0,
+        lanes=backend.in_flight() if backend is not None else {},
+        backend_tokens=backend.generated_tokens() if backend is not None else 0,
     )
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(runtime.metrics.render(live), media_type="text/plain; version=0.0.4")
 
 
 async def bbj_fim(request: Request) -> Response:

@@ -151,6 +151,9 @@ class Backend(Protocol):
     def in_flight(self) -> dict[str, int]:
         """Generations running now, per lane (``{"fim": 1, "chat": 0}``)."""
 
+    def generated_tokens(self) -> int:
+        """Tokens this backend has generated since it started, cancelled generations included."""
+
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in the model's vocabulary (used for prompt budgets)."""
 

@@ -88,7 +88,8 @@ def ollama_backend(config: Config, name: str, path: Path | None) -> Backend:
             model=settings.ollama_model or name,
             keep_alive=settings.ollama_keep_alive,
             fim_format=_fim_format(config, path),
-            gguf_path=path if settings.ollama_push else None,
+            gguf_path=path,
+        push=settings.ollama_push,
             context_length=config.model.n_ctx,
         )
     )

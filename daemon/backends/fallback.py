@@ -119,6 +119,9 @@ class FallbackBackend:
                 merged[lane] = merged.get(lane, 0) + count
         return merged
 
+    def generated_tokens(self) -> int:
+        return sum(backend.generated_tokens() for backend in self._started.values())
+
     def count_tokens(self, text: str) -> int:
         return self._require_active().count_tokens(text)
 

@@ -52,6 +52,7 @@ class _Lane:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
         self.lock = threading.Lock()
         self.running = 0
+        self.generated = 0
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -149,6 +150,14 @@ class LlamaBackend:
 
     def in_flight(self) -> dict[str, int]:
         return {lane.name: lane.running for lane in (self._fim_lane, self._chat_lane) if lane}
+
+    def generated_tokens(self) -> int:
+        return sum(lane.generated for lane in (self._fim_lane, self._chat_lane) if lane)
+
+    def _count_generated(self, llm: Any) -> None:
+        for lane in (self._fim_lane, self._chat_lane):
+            if lane is not None and lane.llm is llm:
+                lane.generated += 1
 
     # tokens ---------------------------------------------------------------------------------
     def _require_fim_lane(self) -> _Lane:
@@ -276,6 +285,7 @@ class LlamaBackend:
                 stats.finish_reason = "stop"
                 break
             stats.completion_tokens += 1
+            self._count_generated(llm)
             text = decoder.decode(llm._model.detokenize([token], special=False))
             if text:
                 stream.put(text)

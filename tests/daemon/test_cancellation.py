@@ -30,7 +30,7 @@ def endless(tiny_model) -> dict[str, float]:
 
 def _tokens_generated(http: httpx.Client) -> int:
     text = http.get("/metrics").text
-    return int(re.search(r"^bbj_coder_tokens_generated_total (\d+)$", text, re.M).group(1))
+    return int(re.search(r"^bbj_coder_backend_tokens_total (\d+)$", text, re.M).group(1))
 
 
 def _plain(endless: dict[str, float], stream: bool) -> dict:
