@@ -271,7 +271,9 @@ class BbjcplChecker:
         self.runs += 1
         try:
             process = await asyncio.create_subprocess_exec(
-                program, "-N", str(source),
+                program,
+                "-N",
+                str(source),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

@@ -251,8 +251,7 @@ class BlockParser:
             top = blocking[-1]
             self._report(
                 token,
-                f"`{closer}` on line {token.line} does not close "
-                f"`{top.kind}` from line {top.line}",
+                f"`{closer}` on line {token.line} does not close `{top.kind}` from line {top.line}",
             )
             return
         if self._deeper_than_its_opener(position, indent):
@@ -370,8 +369,7 @@ class BlockParser:
         self.diagnostics.append(
             Diagnostic(
                 block.line,
-                f"`{block.kind}` on line {block.line} is never closed by "
-                f"`{CLOSER_OF[block.kind]}`",
+                f"`{block.kind}` on line {block.line} is never closed by `{CLOSER_OF[block.kind]}`",
                 basic_line=block.basic_line,
             )
         )
