@@ -228,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--screen", choices=["health", "models", "logs"], default="health")
     tui.set_defaults(handler=cmd_tui)
 
+    from daemon.bundle import add_bundle_parsers
+    from daemon.continue_setup import add_continue_parsers
+
+    add_continue_parsers(sub)
+    add_bundle_parsers(sub)
+
     lsp = sub.add_parser("lsp", help="run the language server on stdio (for any LSP editor)")
     lsp.add_argument("lsp_args", nargs=argparse.REMAINDER, help="e.g. --log-level debug")
     lsp.set_defaults(handler=cmd_lsp)
