@@ -89,7 +89,7 @@ def ollama_backend(config: Config, name: str, path: Path | None) -> Backend:
             keep_alive=settings.ollama_keep_alive,
             fim_format=_fim_format(config, path),
             gguf_path=path,
-        push=settings.ollama_push,
+            push=settings.ollama_push,
             context_length=config.model.n_ctx,
         )
     )
