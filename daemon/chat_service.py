@@ -16,6 +16,7 @@ from daemon.chatml import DEFAULT_SYSTEM_PROMPT
 from daemon.check import Checker, CheckResult
 from daemon.codeblocks import extract_bbj_blocks
 from daemon.config import CheckSettings
+from daemon.errors import PromptTooLongError
 from daemon.stops import apply_stops
 from fim import describe_generation, detect_generation
 
@@ -117,7 +118,12 @@ class ChatRun:
                 ChatMessage("assistant", text),
                 ChatMessage("user", fix_request(verdict)),
             ]
-            self._current = self.service.backend.chat(conversation, self.params)
+            try:
+                self._current = self.service.backend.chat(conversation, self.params)
+            except PromptTooLongError:
+                attempts -= 1
+                yield "_bbj-coder: the conversation is too long for another fix round._"
+                break
             text = ""
             async for chunk in self._drain(self._current):
                 text += chunk

@@ -17,14 +17,30 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+Segment = tuple[str, bool]
+"""A piece of a prompt and whether it is one of *our* control markers (never user text)."""
+
+
+def chatml_segments(
+    messages: Sequence[ChatMessage], system_prompt: str = DEFAULT_SYSTEM_PROMPT
+) -> list[Segment]:
+    """ChatML as segments, so user text that happens to contain ``<|im_start|>`` stays text."""
+    turns = list(messages)
+    if not turns or turns[0].role != "system":
+        turns.insert(0, ChatMessage("system", system_prompt))
+    segments: list[Segment] = []
+    for message in turns:
+        segments += [
+            (IM_START, True),
+            (f"{message.role}\n{message.content}", False),
+            (IM_END, True),
+            ("\n", False),
+        ]
+    return [*segments, (IM_START, True), ("assistant\n", False)]
+
+
 def render_chatml(
     messages: Sequence[ChatMessage], system_prompt: str = DEFAULT_SYSTEM_PROMPT
 ) -> str:
     """ChatML with a default system message when none is given, ending with the assistant turn."""
-    parts = []
-    if not messages or messages[0].role != "system":
-        parts.append(f"{IM_START}system\n{system_prompt}{IM_END}\n")
-    for message in messages:
-        parts.append(f"{IM_START}{message.role}\n{message.content}{IM_END}\n")
-    parts.append(f"{IM_START}assistant\n")
-    return "".join(parts)
+    return "".join(text for text, _ in chatml_segments(messages, system_prompt))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from fim.language import BLOCK_OPENERS, KEYWORDS, first_word
 
-_FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+# A fence closes at a line of ``` or, for an answer cut off mid-block, at the end of the text.
+_FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^```[ \t]*$|\Z)", re.M | re.S)
 BBJ_LABELS = frozenset({"bbj", "bbx", "basic", "bbjt", "pro5", "vpro5"})
 _OTHER_LANGUAGE_HINTS = re.compile(r"^\s*(def |import |public static|#include|function |const )")
 

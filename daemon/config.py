@@ -272,6 +272,15 @@ def validate(config: Config) -> None:
         problems.append(
             f"check.checker must be auto, bbjcpl or builtin, got {config.check.checker!r}"
         )
+    level = config.server.log_level
+    if level.lower() not in ("debug", "info", "warning", "error"):
+        problems.append(f"server.log_level must be debug, info, warning or error, got {level!r}")
+    known_formats = ("auto", "qwen2.5-coder", "starcoder2", "codellama", "deepseek-coder")
+    if config.model.fim_format not in known_formats:
+        problems.append(
+            f"model.fim_format must be one of {', '.join(known_formats)}, "
+            f"got {config.model.fim_format!r}"
+        )
     if config.backend.kind not in ("auto", "llama", "ollama", "openai"):
         problems.append(
             f"backend.kind must be auto, llama, ollama or openai, got {config.backend.kind!r}"

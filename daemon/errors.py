@@ -9,7 +9,9 @@
     │   └── ModelLoadError         the file is corrupt, truncated or not a GGUF
     ├── StoreError             the model store (manifest, import, sha256)
     └── BackendError           generation failed
-        ├── BackendUnavailableError  no backend can serve (the reason says why)
+        ├── BackendUnavailableError  the backend cannot serve at all (down, unreachable, not
+        │                            loaded): an ``auto`` chain moves on to the next one
+        ├── GenerationError          this one request failed; the backend is still fine
         └── PromptTooLongError       a chat prompt does not fit the context window
 
 Errors from wrapped libraries (llama_cpp, gguf, tomllib) are mapped at the edge with
@@ -56,6 +58,10 @@ class BackendError(BbjCoderError):
 
 
 class BackendUnavailableError(BackendError):
+    pass
+
+
+class GenerationError(BackendError):
     pass
 
 

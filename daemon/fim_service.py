@@ -8,6 +8,7 @@ whatever is complete at a line boundary.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -79,24 +80,47 @@ class FimResult:
 
 
 class Supersession:
-    """Tracks each client's in-flight FIM stream so a newer request can cancel it."""
+    """Per client, only the newest FIM request may run: each request takes a ticket on arrival;
+    a newer ticket cancels the older request's generation, and an older request that is still
+    assembling or being checked notices it is stale and gives up."""
 
     def __init__(self) -> None:
-        self._current: dict[str, TextStream] = {}
+        self._tickets = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._running: dict[str, tuple[int, TextStream]] = {}
 
-    def begin(self, client: str, stream: TextStream) -> None:
-        previous = self._current.get(client)
-        if previous is not None and previous is not stream:
-            previous.superseded = True
-            previous.cancel()
-        self._current[client] = stream
+    def ticket(self, client: str) -> int:
+        ticket = next(self._tickets)
+        self._latest[client] = ticket
+        running = self._running.get(client)
+        if running is not None and running[0] < ticket:
+            running[1].superseded = True
+            running[1].cancel()
+        return ticket
 
-    def end(self, client: str, stream: TextStream) -> None:
-        if self._current.get(client) is stream:
-            del self._current[client]
+    def is_current(self, client: str, ticket: int) -> bool:
+        return self._latest.get(client) == ticket
+
+    def begin(self, client: str, ticket: int, stream: TextStream) -> bool:
+        """Register ``stream``; False (and the stream cancelled) when the ticket is stale."""
+        if not self.is_current(client, ticket):
+            stream.superseded = True
+            stream.cancel()
+            return False
+        self._running[client] = (ticket, stream)
+        return True
+
+    def end(self, client: str, ticket: int) -> None:
+        if self._running.get(client, (0,))[0] == ticket:
+            del self._running[client]
+
+    def finish(self, client: str, ticket: int) -> None:
+        self.end(client, ticket)
+        if self._latest.get(client) == ticket:
+            del self._latest[client]
 
     def __len__(self) -> int:
-        return len(self._current)
+        return len(self._running)
 
 
 class FimService:
@@ -132,11 +156,22 @@ class FimService:
         """Complete at the cursor; with a ``gate``, a completion that adds compile errors is
         replaced by another candidate within the time budget, or not shown at all."""
         started = time.perf_counter()
+        ticket = self.supersession.ticket(request.client)
+        try:
+            result = await self._complete(request, gate, ticket, started)
+        finally:
+            self.supersession.finish(request.client, ticket)
+        if result.text and not result.cached:
+            self.cache.put(request.prefix, request.suffix, result.text)
+        result.elapsed_s = time.perf_counter() - started
+        return result
+
+    async def _complete(
+        self, request: FimRequest, gate: CompileGate | None, ticket: int, started: float
+    ) -> FimResult:
         cached = self.cache.get(request.prefix, request.suffix)
         if cached is not None:
-            return FimResult(
-                text=cached, raw_text=cached, cached=True, elapsed_s=time.perf_counter() - started
-            )
+            return FimResult(text=cached, raw_text=cached, cached=True)
         params = self._params(request)
         assembled = await asyncio.to_thread(
             assemble_prompt,
@@ -149,42 +184,43 @@ class FimService:
             path=request.path,
             prefix_share=self.settings.prefix_share,
         )
-        ctx = FimContext.build(assembled.prefix, assembled.suffix)
         result = FimResult(
             text="",
             raw_text="",
             prompt_truncated=(assembled.prefix_truncated or assembled.suffix_truncated),
         )
-        deadline = started + self.settings.time_budget_ms / 1000
+        ctx = FimContext.build(assembled.prefix, assembled.suffix)
+        deadline = time.monotonic() + self.settings.time_budget_ms / 1000
         for attempt in range(1, (gate.candidates if gate else 1) + 1):
             stream = self.backend.fim(assembled.prompt, params)
-            self.supersession.begin(request.client, stream)
-            try:
-                result.raw_text = await self._collect(stream, ctx, request.stop)
-            finally:
-                self.supersession.end(request.client, stream)
+            if self.supersession.begin(request.client, ticket, stream):
+                try:
+                    result.raw_text = await self._collect(stream, ctx, request.stop, deadline)
+                finally:
+                    self.supersession.end(request.client, ticket)
             result.stats, result.superseded = stream.stats, stream.superseded
             if result.superseded:
-                break
+                return result
             result.text = apply_chain(result.raw_text, ctx, DEFAULT_CHAIN)
             if not result.text or gate is None:
-                break
+                return result
             result.check = await gate.judge(request.prefix, result.text, request.suffix, attempt)
+            if not self.supersession.is_current(request.client, ticket):
+                result.superseded, result.text = True, ""
+                return result
             if result.check.passed:
-                break
+                return result
             result.text = ""
-            if time.perf_counter() >= deadline:
-                break
+            if time.monotonic() >= deadline:
+                return result
             params = replace(params, temperature=max(params.temperature, 0.7), seed=attempt)
-        if result.text:
-            self.cache.put(request.prefix, request.suffix, result.text)
-        result.elapsed_s = time.perf_counter() - started
         return result
 
-    async def _collect(self, stream: TextStream, ctx: FimContext, stops: Sequence[str]) -> str:
-        """Read the stream until it ends, a stop/early-stop cuts it, or the time budget runs out."""
+    async def _collect(
+        self, stream: TextStream, ctx: FimContext, stops: Sequence[str], deadline: float
+    ) -> str:
+        """Read the stream until it ends, a stop/early-stop cuts it, or the deadline passes."""
         matcher = StopMatcher(stops)
-        deadline = time.monotonic() + self.settings.time_budget_ms / 1000
         text = ""
         iterator = aiter(stream)
         try:
@@ -194,7 +230,7 @@ class FimService:
                     chunk = await asyncio.wait_for(anext(iterator), timeout=max(remaining, 0.001))
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
+                except (TimeoutError, asyncio.TimeoutError):  # distinct types before 3.11
                     stream.stats.finish_reason = "time"
                     text = text[: text.rfind("\n") + 1] if "\n" in text else text
                     break

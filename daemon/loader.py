@@ -15,7 +15,7 @@ from daemon.backends.base import Backend
 from daemon.backends.factory import build_backend
 from daemon.backends.fallback import Attempt, FallbackBackend
 from daemon.config import Config
-from daemon.errors import BackendError, ModelError, ModelNotFoundError
+from daemon.errors import BackendError, ModelError, ModelNotFoundError, StoreError
 from daemon.fim_service import FimService
 from daemon.paths import AppPaths
 from daemon.store import ModelStore
@@ -52,6 +52,7 @@ class ModelSlot:
     reason: str = ""
     attempts: tuple[Attempt, ...] = ()
     identity: FileIdentity | None = None
+    sha256: str | None = None
 
 
 def needs_local_model(config: Config) -> bool:
@@ -88,10 +89,25 @@ def _attempts(backend: Backend) -> tuple[Attempt, ...]:
     return tuple(backend.attempts()) if isinstance(backend, FallbackBackend) else ()
 
 
-async def load_slot(config: Config, name: str, path: Path | None) -> ModelSlot:
+def recorded_sha256(models_dir: Path, path: Path | None) -> str | None:
+    """The sha256 the model store recorded for ``path`` (None for files outside the store)."""
+    if path is None or path.parent != models_dir:
+        return None
+    try:
+        manifest = ModelStore(models_dir).load()
+    except StoreError:
+        return None
+    entry = next((m for m in manifest.models if m.file == path.name), None)
+    return entry.sha256 if entry else None
+
+
+async def load_slot(
+    config: Config, name: str, path: Path | None, models_dir: Path | None = None
+) -> ModelSlot:
     """Load ``path`` on the configured backend; a failure gives a slot that says why."""
     backend = build_backend(config, name, path)
     identity = FileIdentity.of(path)
+    sha256 = recorded_sha256(models_dir, path) if models_dir is not None else None
     try:
         await backend.start()
     except (ModelError, BackendError) as exc:
@@ -104,6 +120,7 @@ async def load_slot(config: Config, name: str, path: Path | None) -> ModelSlot:
             reason=_reason(config, backend),
             attempts=_attempts(backend),
             identity=identity,
+            sha256=sha256,
         )
     info = backend.info()
     fim = None
@@ -120,4 +137,5 @@ async def load_slot(config: Config, name: str, path: Path | None) -> ModelSlot:
         reason=_reason(config, backend),
         attempts=_attempts(backend),
         identity=identity,
+        sha256=sha256,
     )

@@ -7,12 +7,13 @@ is reported: in the reload's answer, the log and ``/health``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from daemon.check import select_checker
-from daemon.config import load_config
+from daemon.config import Config, load_config
 from daemon.errors import BbjCoderError
-from daemon.loader import FileIdentity, load_slot, resolve_model
+from daemon.fim_service import FimService
+from daemon.loader import FileIdentity, ModelSlot, load_slot, resolve_model
 from daemon.runtime import Runtime
 
 log = logging.getLogger("bbj_coder")
@@ -40,7 +41,15 @@ async def _reload(runtime: Runtime) -> ReloadResult:
     if same_file and config == runtime.config and runtime.model_error is None:
         runtime.reload_error = None
         return ReloadResult(changed=False)
-    slot = await load_slot(config, name, path)
+    same_model = (
+        same_file
+        and (config.model, config.backend) == (runtime.config.model, runtime.config.backend)
+        and runtime.model_error is None
+    )
+    if same_model:
+        slot = _with_new_settings(runtime.slot, config)  # no second copy of the weights
+    else:
+        slot = await load_slot(config, name, path, runtime.paths.models_dir)
     if slot.error is not None and runtime.backend is not None:
         return _failed(runtime, f"Reload refused, still serving {runtime.model_name}: {slot.error}")
     if config.check != runtime.config.check:
@@ -51,6 +60,14 @@ async def _reload(runtime: Runtime) -> ReloadResult:
     runtime.reload_error = None
     log.info("reloaded: now serving %s from %s", name, path)
     return ReloadResult(changed=True)
+
+
+def _with_new_settings(slot: ModelSlot, config: Config) -> ModelSlot:
+    """The same loaded model with FIM settings from ``config`` (chat/check ones are read live)."""
+    if slot.fim is None:
+        return slot
+    fim = FimService(slot.fim.backend, slot.fim.fmt, config.fim, slot.fim.n_ctx)
+    return replace(slot, fim=fim)
 
 
 def _failed(runtime: Runtime, message: str) -> ReloadResult:

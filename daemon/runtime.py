@@ -17,12 +17,11 @@ from daemon.backends.fallback import Attempt, FallbackBackend
 from daemon.chat_service import ChatService
 from daemon.check import Checker, describe_checker, select_checker
 from daemon.config import Config
-from daemon.errors import BackendUnavailableError, StoreError
+from daemon.errors import BackendUnavailableError
 from daemon.fim_service import CompileGate, FimResult, FimService
 from daemon.loader import ModelSlot
 from daemon.metrics import Metrics
 from daemon.paths import AppPaths
-from daemon.store import ModelStore
 
 GENERIC_MODEL_ALIAS = "bbj-coder"
 
@@ -79,18 +78,6 @@ class Runtime:
         if isinstance(self.backend, FallbackBackend):
             return self.backend.attempts()
         return list(self.slot.attempts)
-
-    def model_sha256(self) -> str | None:
-        """The served file's sha256 as recorded by the model store, when it came from there."""
-        path = self.slot.path
-        if path is None or path.parent != self.paths.models_dir:
-            return None
-        try:
-            manifest = ModelStore(self.paths.models_dir).load()
-        except StoreError:
-            return None
-        entry = next((m for m in manifest.models if m.file == path.name), None)
-        return entry.sha256 if entry else None
 
     def swap(self, new: ModelSlot) -> None:
         """Serve ``new`` from now on; the old model closes when its last request is done."""

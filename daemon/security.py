@@ -14,10 +14,11 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from daemon.config import ServerSettings
 from daemon.errors import TokenError
 
 PUBLIC_PATHS = frozenset({"/health", "/"})
@@ -68,15 +69,11 @@ class SecurityMiddleware:
         app: Any,
         *,
         token: str,
-        allowed_hosts: Iterable[str] = (),
-        allowed_origins: Iterable[str] = (),
-        bound_host: str = "127.0.0.1",
+        settings: Callable[[], ServerSettings],
     ) -> None:
         self.app = app
         self.token = token.encode()
-        self.allowed_hosts = {h.lower() for h in allowed_hosts}
-        self.allowed_origins = {o.rstrip("/").lower() for o in allowed_origins}
-        self.bound_host = bound_host.lower()
+        self.settings = settings  # read per request, so a reloaded config applies at once
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -98,7 +95,8 @@ class SecurityMiddleware:
                 "localhost (add it to server.allowed_hosts if you really mean it)."
             )
         origin = headers.get("origin")
-        if origin and origin.rstrip("/").lower() not in self.allowed_origins:
+        allowed_origins = {o.rstrip("/").lower() for o in self.settings().allowed_origins}
+        if origin and origin.rstrip("/").lower() not in allowed_origins:
             return 403, (
                 f"Requests from the browser origin {origin!r} are refused; add it to "
                 "server.allowed_origins to allow it."
@@ -116,7 +114,10 @@ class SecurityMiddleware:
         if is_loopback_host(host):
             return True
         name = host.lower().rsplit(":", 1)[0] if host.count(":") == 1 else host.lower()
-        return name in self.allowed_hosts or (name == self.bound_host and name != "0.0.0.0")
+        settings = self.settings()
+        allowed = {h.lower() for h in settings.allowed_hosts}
+        bound = settings.host.lower()
+        return name in allowed or (name == bound and name != "0.0.0.0")
 
     def _token_ok(self, authorization: str) -> bool:
         scheme, _, value = authorization.partition(" ")

@@ -77,7 +77,7 @@ async def serve(options: ServeOptions) -> int:
             config=options.config,
             paths=paths,
             token=load_or_create_token(paths.token_file),
-            slot=await load_slot(options.config, name, path),
+            slot=await load_slot(options.config, name, path, paths.models_dir),
             demo=options.demo,
             config_path=options.config_path,
             flags=dict(options.flags),

@@ -79,6 +79,8 @@ class ModelStore:
             raise StoreError(
                 f"The model manifest {self.manifest_path} is unreadable: {exc}."
             ) from exc
+        if not isinstance(data, dict) or not isinstance(data.get("models", []), list):
+            raise StoreError(f"The model manifest {self.manifest_path} is not a manifest object.")
         try:
             models = tuple(
                 ModelEntry(**{**m, "roles": tuple(m.get("roles", ()))})

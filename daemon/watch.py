@@ -23,17 +23,19 @@ def watched_paths(runtime: Runtime) -> list[Path]:
         dirs.add(runtime.config_path.parent)
     if runtime.slot.path is not None:
         dirs.add(runtime.slot.path.parent)
-    return sorted(d for d in dirs if d.is_dir())
+    return sorted({d.resolve() for d in dirs if d.is_dir()})
 
 
 def is_relevant(runtime: Runtime, changed: Path) -> bool:
     if any(marker in changed.name for marker in TEMP_MARKERS):
         return False
-    if runtime.config_path is not None and changed == runtime.config_path:
-        return True
-    if changed.parent == runtime.paths.models_dir and changed.name == "manifest.json":
-        return True
-    return runtime.slot.path is not None and changed == runtime.slot.path
+    changed = changed.resolve()
+    interesting = [
+        runtime.paths.models_dir / "manifest.json",
+        runtime.config_path,
+        runtime.slot.path,
+    ]
+    return any(path is not None and changed == path.resolve() for path in interesting)
 
 
 async def watch_and_reload(runtime: Runtime, debounce_ms: int = 400) -> None:
@@ -47,6 +49,10 @@ async def watch_and_reload(runtime: Runtime, debounce_ms: int = 400) -> None:
     async for changes in awatch(*paths, debounce=debounce_ms, recursive=False):
         if not any(is_relevant(runtime, Path(path)) for _, path in changes):
             continue
-        result = await reload_runtime(runtime)
+        try:
+            result = await reload_runtime(runtime)
+        except Exception:  # the watcher must outlive any one bad change
+            log.exception("hot reload failed; still serving %s", runtime.model_name)
+            continue
         if result.changed:
             log.info("hot reload: now serving %s", runtime.model_name)

@@ -116,7 +116,8 @@ def daemon(
     """One real daemon serving the tiny model, shared by the API tests.
 
     The compile gate is off here: the tiny model writes random text that would almost always
-    be dropped, hiding what these tests look at. ``gated_daemon`` has it on.
+    be dropped, hiding what these tests look at (its own tests start their own daemon). So is
+    the type-ahead cache: a repeated request must really run the model.
     """
     home = tmp_path_factory.mktemp("daemon-home")
     running = start_daemon(
@@ -126,6 +127,7 @@ def daemon(
         BBJ_CODER_MODEL_N_CTX="8192",
         BBJ_CODER_FIM_TIME_BUDGET_MS="20000",
         BBJ_CODER_CHECK_FIM="false",
+        BBJ_CODER_FIM_CACHE_SIZE="0",
     )
     yield running
     running.stop()

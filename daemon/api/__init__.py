@@ -21,9 +21,10 @@ class TimingMiddleware:
     """Stamp the start time, pin the served model for the request's whole life (a reload never
     closes a model under a running request), and count requests per route and status."""
 
-    def __init__(self, app: Any, runtime: Runtime) -> None:
+    def __init__(self, app: Any, runtime: Runtime, known_paths: set[str]) -> None:
         self.app = app
         self.runtime = runtime
+        self.known_paths = known_paths
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -43,9 +44,11 @@ class TimingMiddleware:
                 scope["bbj.slot"] = slot
                 await self.app(scope, receive, send_wrapper)
         finally:
-            self.runtime.metrics.observe_request(scope["path"], status)
+            # Label by known route only: arbitrary paths must not grow the metrics without bound.
+            route = scope["path"] if scope["path"] in self.known_paths else "other"
+            self.runtime.metrics.observe_request(route, status)
             self.runtime.metrics.observe_latency(
-                scope["path"].split("/")[-1] or "root", time.perf_counter() - scope["bbj.started"]
+                route.split("/")[-1] or "root", time.perf_counter() - scope["bbj.started"]
             )
 
 
@@ -61,17 +64,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(runtime: Runtime) -> Starlette:
-    server = runtime.config.server
+    routes = [*bbj_routes.ROUTES, *openai_routes.ROUTES, *ollama_routes.ROUTES]
     app = Starlette(
-        routes=[*bbj_routes.ROUTES, *openai_routes.ROUTES, *ollama_routes.ROUTES],
+        routes=routes,
         middleware=[
-            Middleware(TimingMiddleware, runtime=runtime),
+            Middleware(TimingMiddleware, runtime=runtime, known_paths={r.path for r in routes}),
             Middleware(
-                SecurityMiddleware,
-                token=runtime.token,
-                allowed_hosts=server.allowed_hosts,
-                allowed_origins=server.allowed_origins,
-                bound_host=server.host,
+                SecurityMiddleware, token=runtime.token, settings=lambda: runtime.config.server
             ),
         ],
         exception_handlers={ApiError: render_api_error, HTTPException: _http_error},

@@ -44,7 +44,7 @@ def health_payload(runtime: Runtime) -> dict[str, Any]:
             "quant": info.quant,
             "context_length": info.context_length,
             "fim_format": info.fim_format,
-            "sha256": runtime.model_sha256(),
+            "sha256": runtime.slot.sha256,
             "size": runtime.slot.identity.size if runtime.slot.identity else None,
         }
     return {

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from daemon.api.errors import ApiError, describe_validation_error
 from daemon.backends.base import Generation
@@ -39,7 +39,10 @@ def shared_runtime_of(request: Request) -> Runtime:
 
 async def read_json(request: Request, model: type[ModelT]) -> ModelT:
     """Parse and validate the body, answering 400 with a sentence for every kind of bad input."""
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect as exc:
+        raise ApiError(499, "The client closed the connection while sending the body.") from exc
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(
             413, f"The request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}."
@@ -52,6 +55,8 @@ async def read_json(request: Request, model: type[ModelT]) -> ModelT:
         raise ApiError(400, f"The request body is not valid UTF-8 (byte {exc.start}).") from exc
     try:
         data = json.loads(text)
+    except RecursionError as exc:
+        raise ApiError(400, "The request body is nested too deeply to be a real request.") from exc
     except json.JSONDecodeError as exc:
         raise ApiError(
             400,
@@ -77,7 +82,10 @@ def require_model(runtime: Runtime, name: str) -> None:
 
 
 def check_max_tokens(runtime: Runtime, max_tokens: int | None) -> None:
-    info = runtime.backend_info()
+    try:
+        info = runtime.backend_info()
+    except BackendError:
+        return  # no backend: the generation route answers 503 with the reason
     if max_tokens is not None and info is not None and max_tokens > info.context_length:
         raise ApiError(
             400,

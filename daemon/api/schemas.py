@@ -55,6 +55,8 @@ class _OpenAISampling(_Lenient):
     def _bias_range(cls, value: dict[int, float] | None) -> dict[int, float] | None:
         if value and any(not -100 <= v <= 100 for v in value.values()):
             raise ValueError("logit_bias values must be between -100 and 100")
+        if value and any(not 0 <= token < 2**31 for token in value):
+            raise ValueError("logit_bias keys must be token ids (non-negative integers)")
         return value
 
     def bias(self) -> tuple[tuple[int, float], ...]:

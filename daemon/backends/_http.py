@@ -22,7 +22,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from daemon.backends.base import TextStream
-from daemon.errors import BackendError, BackendUnavailableError, PromptTooLongError
+from daemon.errors import (
+    BackendError,
+    BackendUnavailableError,
+    GenerationError,
+    PromptTooLongError,
+)
 
 log = logging.getLogger("bbj_coder")
 
@@ -156,9 +161,10 @@ async def raise_for_status(response: httpx.Response, who: str, action: str) -> N
     message = error_message(response)
     if is_context_overflow(response):
         raise PromptTooLongError(f"{who} says the prompt does not fit its context: {message}.")
-    raise BackendUnavailableError(
-        f"{who} answered {action} with HTTP {response.status_code}: {message}."
-    )
+    text = f"{who} answered {action} with HTTP {response.status_code}: {message}."
+    if 400 <= response.status_code < 500 and response.status_code not in (401, 403, 404):
+        raise GenerationError(text)  # this request was refused; the server itself is fine
+    raise BackendUnavailableError(text)
 
 
 # streaming ----------------------------------------------------------------------------------

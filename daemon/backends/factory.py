@@ -128,7 +128,7 @@ def _guarded(kind: str, config: Config, name: str, path: Path | None) -> Backend
         return BUILDERS[kind](config, name, path)
     except ImportError as exc:
         return UnusableBackend(kind, f"its Python package is not installed ({exc.name})")
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:
         return UnusableBackend(kind, str(exc))
 
 

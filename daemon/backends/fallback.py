@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from daemon.backends.base import Backend, BackendInfo, ChatMessage, SamplingParams, TextStream
-from daemon.errors import BackendError, BackendUnavailableError, ModelError, PromptTooLongError
+from daemon.errors import BackendError, BackendUnavailableError, ModelError
 
 log = logging.getLogger("bbj_coder")
 
@@ -41,6 +41,8 @@ class FallbackBackend:
         self._down_until: dict[str, float] = {}
         self._reasons: dict[str, str] = {}
         self._active: Backend | None = None
+        self._last_info: BackendInfo | None = None
+        self._recovery: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -54,6 +56,8 @@ class FallbackBackend:
             raise BackendUnavailableError("No backend can serve: " + self._summary())
 
     async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
         for backend in self._started.values():
             await backend.close()
         self._started.clear()
@@ -104,13 +108,31 @@ class FallbackBackend:
         log.warning("backend %s unavailable (retry in %.0f s): %s", kind, self.backoff_s, reason)
 
     def _require_active(self) -> Backend:
+        self._recover_soon()
         if self._active is None:
             raise BackendUnavailableError("No backend can serve: " + self._summary())
         return self._active
 
+    def _recover_soon(self) -> None:
+        """When nothing serves, or a preferred backend's back-off is over, re-select in the
+        background; requests keep using the current backend meanwhile."""
+        if self._recovery is not None and not self._recovery.done():
+            return
+        now = time.monotonic()
+        for candidate in self.candidates:
+            if self._active is not None and candidate.kind == self._active.name:
+                return  # nothing preferred over the active backend is waiting
+            if self._down_until.get(candidate.kind, 0.0) <= now:
+                self._recovery = asyncio.get_running_loop().create_task(self._select())
+                return
+
     # protocol -------------------------------------------------------------------------------
     def info(self) -> BackendInfo:
-        return self._require_active().info()
+        if self._active is not None:
+            self._last_info = self._active.info()
+        if self._last_info is None:
+            raise BackendUnavailableError("No backend can serve: " + self._summary())
+        return self._last_info
 
     def in_flight(self) -> dict[str, int]:
         merged: dict[str, int] = {}
@@ -147,32 +169,39 @@ class FallbackBackend:
         inner: TextStream,
         outer: TextStream,
     ) -> None:
+        """Copy ``inner`` to ``outer``; if the backend turns out to be down before any text,
+        retry once per other backend. Every way out finishes ``outer``: a reader never hangs."""
         tried: set[str] = set()
-        while True:
-            outer.stats = inner.stats
-            outer.add_cancel_callback(inner.cancel)
-            produced = False
-            try:
-                async for chunk in inner:
-                    produced = True
-                    outer.put(chunk)
-            except PromptTooLongError as exc:
-                outer.finish(exc)
-                return
-            except BackendError as exc:
-                if produced:
-                    outer.finish(exc)
+        try:
+            while True:
+                produced = await self._copy(inner, outer)
+                if produced is None:
+                    outer.finish()
                     return
                 tried.add(backend.name)
-                self._mark_down(backend.name, str(exc))
+                self._mark_down(backend.name, str(produced))
                 await self._select()
                 if self._active is None or self._active.name in tried:
-                    outer.finish(
-                        BackendUnavailableError("No backend can serve: " + self._summary())
-                    )
-                    return
+                    raise BackendUnavailableError("No backend can serve: " + self._summary())
                 backend = self._active
                 inner = call(backend)
-                continue
-            outer.finish()
-            return
+        except BackendError as exc:
+            outer.finish(exc)
+        except Exception as exc:  # never leave the reader waiting on a dead relay
+            outer.finish(BackendUnavailableError(f"The {backend.name} backend failed: {exc!r}"))
+
+    @staticmethod
+    async def _copy(inner: TextStream, outer: TextStream) -> BackendUnavailableError | None:
+        """Relay ``inner``; return its failure if the backend is down and nothing was sent yet."""
+        outer.stats = inner.stats
+        outer.add_cancel_callback(inner.cancel)
+        produced = False
+        try:
+            async for chunk in inner:
+                produced = True
+                outer.put(chunk)
+        except BackendUnavailableError as exc:
+            if produced:
+                raise
+            return exc
+        return None

@@ -14,15 +14,20 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
-from daemon.chatml import CHATML_MARKERS, CHATML_STOPS, render_chatml
-from daemon.errors import BackendUnavailableError, ModelLoadError, PromptTooLongError
+from daemon.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
+from daemon.errors import (
+    BackendUnavailableError,
+    GenerationError,
+    ModelLoadError,
+    PromptTooLongError,
+)
 from daemon.gguf_info import GgufInfo, read_gguf_info
 from fim import FimFormat
 
@@ -53,8 +58,25 @@ class _Lane:
         self.lock = threading.Lock()
         self.running = 0
         self.generated = 0
+        self.evaluated = 0
+        self.pending: set[TextStream] = set()
+        original_eval = llm.eval
+
+        def counting_eval(tokens: Any) -> Any:
+            # What llama.cpp really decodes, so KV-cache reuse is measured, not estimated.
+            self.evaluated += len(tokens)
+            return original_eval(tokens)
+
+        llm.eval = counting_eval
+
+    def submit(self, job: Callable[..., None], stream: TextStream, *args: Any) -> None:
+        self.pending.add(stream)
+        self.executor.submit(job, self, *args, stream)
 
     def close(self) -> None:
+        for stream in list(self.pending):  # queued work would otherwise never be answered
+            stream.cancel()
+            stream.finish(BackendUnavailableError("The model was unloaded; try again."))
         self.executor.shutdown(wait=True, cancel_futures=True)
         with contextlib.suppress(Exception):
             self.llm.close()
@@ -119,7 +141,8 @@ class LlamaBackend:
         stop_texts = set(CHATML_STOPS) | set(self.fim_format.stop_tokens if self.fim_format else ())
         self._stop_ids = frozenset(self._marker_ids[t] for t in stop_texts if t in self._marker_ids)
         alternatives = sorted(self._marker_ids, key=len, reverse=True)
-        self._marker_pattern = re.compile("(" + "|".join(map(re.escape, alternatives)) + ")")
+        if alternatives:  # an empty alternation would split the prompt into single characters
+            self._marker_pattern = re.compile("(" + "|".join(map(re.escape, alternatives)) + ")")
 
     async def _chat(self) -> _Lane:
         async with self._chat_lane_lock:
@@ -154,11 +177,6 @@ class LlamaBackend:
     def generated_tokens(self) -> int:
         return sum(lane.generated for lane in (self._fim_lane, self._chat_lane) if lane)
 
-    def _count_generated(self, llm: Any) -> None:
-        for lane in (self._fim_lane, self._chat_lane):
-            if lane is not None and lane.llm is llm:
-                lane.generated += 1
-
     # tokens ---------------------------------------------------------------------------------
     def _require_fim_lane(self) -> _Lane:
         if self._fim_lane is None:
@@ -170,18 +188,26 @@ class LlamaBackend:
         return len(llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False))
 
     def encode(self, prompt: str) -> list[int]:
-        """Tokenise with special tokens only where *we* placed markers, never from user text."""
-        llm = self._require_fim_lane().llm
-        assert self._marker_pattern is not None
+        """Tokenise a rendered FIM/plain prompt: the format's markers become their token ids."""
+        if self._marker_pattern is None:
+            return self._encode_text(prompt)
+        return self.encode_segments(
+            [(piece, piece in self._marker_ids) for piece in self._marker_pattern.split(prompt)]
+        )
+
+    def encode_segments(self, segments: Sequence[tuple[str, bool]]) -> list[int]:
+        """Marker segments become their single token id; text never turns into control tokens."""
         ids: list[int] = []
-        for piece in self._marker_pattern.split(prompt):
-            if not piece:
-                continue
-            if piece in self._marker_ids:
-                ids.append(self._marker_ids[piece])
-            else:
-                ids.extend(llm.tokenize(piece.encode("utf-8", "replace"), add_bos=False))
+        for text, is_marker in segments:
+            if is_marker and text in self._marker_ids:
+                ids.append(self._marker_ids[text])
+            elif text:
+                ids.extend(self._encode_text(text))
         return ids
+
+    def _encode_text(self, text: str) -> list[int]:
+        llm = self._require_fim_lane().llm
+        return list(llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False))
 
     # generation -----------------------------------------------------------------------------
     def fim(self, prompt: str, params: SamplingParams) -> TextStream:
@@ -193,11 +219,11 @@ class LlamaBackend:
                 f"The prompt takes {len(tokens)} tokens; the context window holds {self.n_ctx}."
             )
         stream = TextStream()
-        lane.executor.submit(self._run, lane, tokens, params, max_tokens, stream)
+        lane.submit(self._run, stream, tokens, params, max_tokens)
         return stream
 
     def chat(self, messages: Sequence[ChatMessage], params: SamplingParams) -> TextStream:
-        tokens = self.encode(render_chatml(messages))
+        tokens = self.encode_segments(chatml_segments(messages))
         room = self.n_ctx - len(tokens)
         if room < 1:
             raise PromptTooLongError(
@@ -212,9 +238,7 @@ class LlamaBackend:
             except Exception as exc:
                 stream.finish(exc)
                 return
-            lane.executor.submit(
-                self._run, lane, tokens, params, min(params.max_tokens, room), stream
-            )
+            lane.submit(self._run, stream, tokens, params, min(params.max_tokens, room))
 
         task = asyncio.get_running_loop().create_task(submit())
         stream.keepalive = task
@@ -229,25 +253,26 @@ class LlamaBackend:
         stream: TextStream,
     ) -> None:
         """Worker-thread body: evaluate the prompt (reusing the KV prefix), then sample."""
-        if stream.cancelled.is_set():
-            stream.stats.finish_reason = "cancelled"
-            stream.finish()
-            return
         try:
-            with lane.lock:
-                lane.running += 1
-                try:
-                    self._generate(lane.llm, tokens, params, max_tokens, stream)
-                finally:
-                    lane.running -= 1
+            if stream.cancelled.is_set():
+                stream.stats.finish_reason = "cancelled"
+            else:
+                with lane.lock:
+                    lane.running += 1
+                    try:
+                        self._generate(lane, tokens, params, max_tokens, stream)
+                    finally:
+                        lane.running -= 1
         except Exception as exc:  # llama.cpp errors surface as RuntimeError/ValueError
-            stream.finish(BackendUnavailableError(f"Generation failed in llama.cpp: {exc}"))
+            stream.finish(GenerationError(f"Generation failed in llama.cpp: {exc}"))
         else:
             stream.finish()
+        finally:
+            lane.pending.discard(stream)
 
     def _generate(
         self,
-        llm: Any,
+        lane: _Lane,
         tokens: list[int],
         params: SamplingParams,
         max_tokens: int,
@@ -255,9 +280,10 @@ class LlamaBackend:
     ) -> None:
         import llama_cpp
 
+        llm = lane.llm
         stats = stream.stats
         stats.prompt_tokens = len(tokens)
-        stats.cached_tokens = _cached_prefix(llm, tokens)
+        evaluated_before = lane.evaluated
         if params.seed is not None:
             llm.set_seed(params.seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -278,6 +304,7 @@ class LlamaBackend:
             if first_token_at is None:
                 first_token_at = time.perf_counter()
                 stats.prompt_eval_s = first_token_at - started
+                stats.cached_tokens = max(0, len(tokens) - (lane.evaluated - evaluated_before))
             if stream.cancelled.is_set():
                 stats.finish_reason = "cancelled"
                 break
@@ -285,7 +312,7 @@ class LlamaBackend:
                 stats.finish_reason = "stop"
                 break
             stats.completion_tokens += 1
-            self._count_generated(llm)
+            lane.generated += 1
             text = decoder.decode(llm._model.detokenize([token], special=False))
             if text:
                 stream.put(text)
@@ -313,15 +340,3 @@ def _bias_processor(bias: tuple[tuple[int, float], ...]) -> Any:
         return scores
 
     return [apply]
-
-
-def _cached_prefix(llm: Any, tokens: list[int]) -> int:
-    """How many leading prompt tokens llama.cpp will take from its KV cache (as generate does)."""
-    cached = 0
-    for a, b in zip(llm.eval_tokens, tokens, strict=False):
-        if a != b:
-            break
-        cached += 1
-    if cached == len(tokens) and cached > 0:
-        cached -= 1  # generate re-evaluates one token to refresh the logits
-    return cached

@@ -38,7 +38,7 @@ def test_replacing_the_model_under_load_fails_no_request(watched_daemon, tmp_pat
     old_sha = _health(watched_daemon)["model"]["sha256"]
     assert old_sha
     replacement = build_tiny_model(tmp_path_factory.mktemp("replacement"), seed=11)
-    with fim_load(watched_daemon) as failures:
+    with fim_load(watched_daemon) as load:
         # Same name: the store renames the new file over the active one.
         result = run_cli(
             watched_daemon.home, "model", "import", str(replacement.gguf_path), "--name", "main"
@@ -46,7 +46,8 @@ def test_replacing_the_model_under_load_fails_no_request(watched_daemon, tmp_pat
         assert result.returncode == 0, result.stderr
         swapped = _wait_for(lambda: _health(watched_daemon)["model"]["sha256"] != old_sha)
     assert swapped, watched_daemon.log()
-    assert failures == [], watched_daemon.log()
+    assert "hot reload: now serving main" in watched_daemon.log()  # the watcher did it
+    assert load.served > 0 and load.failures == [], watched_daemon.log()
 
 
 def test_invalid_config_is_reported_and_the_old_one_kept(watched_daemon) -> None:

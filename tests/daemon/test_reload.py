@@ -33,7 +33,7 @@ def _reload(running) -> httpx.Response:
 
 def test_reload_swaps_in_a_newly_activated_model_under_load(store_daemon, tmp_path_factory) -> None:
     second = build_tiny_model(tmp_path_factory.mktemp("second"), seed=7)
-    with fim_load(store_daemon) as failures:
+    with fim_load(store_daemon) as load:
         imported = run_cli(
             store_daemon.home, "model", "import", str(second.gguf_path), "--name", "second"
         )
@@ -42,7 +42,7 @@ def test_reload_swaps_in_a_newly_activated_model_under_load(store_daemon, tmp_pa
     assert response.status_code == 200, response.text
     assert response.json()["changed"] is True
     assert _health(store_daemon)["model"]["name"] == "second"
-    assert failures == [], store_daemon.log()
+    assert load.served > 0 and load.failures == [], store_daemon.log()
 
 
 def test_reload_with_nothing_changed_is_a_no_op(store_daemon) -> None:
