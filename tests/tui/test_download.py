@@ -248,8 +248,11 @@ async def test_task_cancellation_also_keeps_the_part(
     entry = _served(file_server, tiny_bytes, piece_delay_s=0.05)
     store = ModelStore(tmp_path / "models")
     task = asyncio.create_task(download_model(entry, store))
-    while partial_bytes(store.models_dir, entry) == 0:
+    for _ in range(500):  # bounded: a download that fails at once must not hang the test
+        if partial_bytes(store.models_dir, entry) > 0 or task.done():
+            break
         await asyncio.sleep(0.02)
+    assert not task.done(), "the download ended before it could be cancelled"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -121,15 +121,19 @@ async def test_download_shows_real_progress_and_installs(
 async def test_cancel_keeps_the_part_and_d_resumes(
     home: AppPaths, served_catalogue: str, file_server: FileServer, tiny_bytes: bytes
 ) -> None:
-    file_server.behaviour["/files/tiny.gguf"] = Behaviour(piece_delay_s=0.02)
+    file_server.behaviour["/files/tiny.gguf"] = Behaviour(piece_delay_s=0.05)
     app = _models_app(home, served_catalogue)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         screen = app.screen
         entry: CatalogueEntry = screen.service.catalogue.entries[0]  # type: ignore[attr-defined]
         await pilot.press("d")
-        while partial_bytes(home.models_dir, entry) == 0:
+        for _ in range(500):  # bounded: a download that fails at once must not hang the test
+            if partial_bytes(home.models_dir, entry) > 0:
+                break
             await pilot.pause(0.02)
+        else:
+            raise AssertionError(f"the download never started: {text_of(_status(app))}")
         assert screen.query_one(TransferPanel).display
         await pilot.press("c")
         await settle(pilot)
