@@ -162,6 +162,24 @@ def cmd_train_data(args: argparse.Namespace) -> int:
     return data_command_from_args(args)
 
 
+def cmd_train_run(args: argparse.Namespace) -> int:
+    from trainer.train import run_command_from_args
+
+    return run_command_from_args(args)
+
+
+def cmd_train_export(args: argparse.Namespace) -> int:
+    from trainer.export import export_command_from_args
+
+    return export_command_from_args(args)
+
+
+def cmd_train_eval(args: argparse.Namespace) -> int:
+    from trainer.evaluate import eval_command_from_args
+
+    return eval_command_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bbj-coder",
@@ -240,18 +258,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="build training data and train the model")
     train_sub = train.add_subparsers(dest="train_command", required=True, metavar="ACTION")
-    data = train_sub.add_parser("data", help="build clean FIM, ChatML and pretraining data")
-    _add_train_data_arguments(data)
-    data.set_defaults(handler=cmd_train_data)
+    commands = (
+        (
+            "data",
+            "build clean FIM, ChatML and pretraining data",
+            "trainer.data",
+            "add_data_arguments",
+            cmd_train_data,
+        ),
+        (
+            "run",
+            "two-stage (Q)LoRA: continued pretraining, then instruction tuning",
+            "trainer.train",
+            "add_run_arguments",
+            cmd_train_run,
+        ),
+        (
+            "export",
+            "merge, convert to GGUF, quantise; Modelfile, model card, manifest",
+            "trainer.export",
+            "add_export_arguments",
+            cmd_train_export,
+        ),
+        (
+            "eval",
+            "compile@1, FIM exact match and edit similarity, base vs fine-tuned",
+            "trainer.evaluate",
+            "add_eval_arguments",
+            cmd_train_eval,
+        ),
+    )
+    for name, help_text, module, adder, handler in commands:
+        command = train_sub.add_parser(name, help=help_text)
+        _add_trainer_arguments(command, module, adder)
+        command.set_defaults(handler=handler)
     return parser
 
 
-def _add_train_data_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_trainer_arguments(parser: argparse.ArgumentParser, module: str, adder: str) -> None:
+    import importlib
+
     try:
-        from trainer.data import add_data_arguments
+        add = getattr(importlib.import_module(module), adder)
     except ImportError:  # the trainer is optional at run time
         return
-    add_data_arguments(parser)
+    add(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

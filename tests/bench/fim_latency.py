@@ -4,8 +4,9 @@
 
 Without --model it builds the tiny test model, whose generation is so fast that HTTP overhead
 dominates: use a real model for the b/a figure that matters. The daemon runs with its type-ahead
-cache and compile gate off so that all three do the same work per request. Prints median and p95 per system
-and the ratios b/a and b/c, plus the warm-cache (one more character typed) vs cold ratio.
+cache and compile gate off so that all three do the same work per request. Prints median and
+p95 per system and the ratios b/a and b/c, plus the warm-cache (one more character typed) vs
+cold ratio.
 """
 
 from __future__ import annotations

@@ -1,0 +1,83 @@
+"""``eval.json`` and ``eval.md``: the models side by side, the last one compared to the first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Row = tuple[str, Callable[[dict[str, Any]], float | None], bool]
+"""(label, value of a model's results, higher is better)."""
+
+
+def _get(*keys: str) -> Callable[[dict[str, Any]], float | None]:
+    def read(model: dict[str, Any]) -> float | None:
+        value: Any = model
+        for key in keys:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        return value
+
+    return read
+
+
+def metric_rows(evaluation: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = [("chat compile@1", _get("chat", "compile@1"), True),
+                       ("chat answers with code", _get("chat", "has_code"), True)]
+    ks = sorted({k for m in evaluation["models"] for k in m.get("chat", {}).get("compile@k", {})},
+                key=int)
+    rows += [(f"chat compile@{k} (sampled)", _get("chat", "compile@k", k), True) for k in ks]
+    rows += [
+        ("FIM exact match", _get("fim", "exact_match"), True),
+        ("FIM edit similarity", _get("fim", "edit_similarity"), True),
+        ("FIM compile rate", _get("fim", "compile_rate"), True),
+        ("chat latency p50 (s)", _get("chat", "latency_s", "p50"), False),
+        ("FIM latency p50 (s)", _get("fim", "latency_s", "p50"), False),
+        ("FIM latency p95 (s)", _get("fim", "latency_s", "p95"), False),
+    ]
+    return rows
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _delta(first: float | None, last: float | None, higher_is_better: bool) -> str:
+    if first is None or last is None:
+        return "-"
+    change = last - first
+    better = change > 0 if higher_is_better else change < 0
+    return f"{change:+.3f}" + (" (better)" if better else " (worse)" if change else "")
+
+
+def comparison_table(evaluation: dict[str, Any]) -> list[str]:
+    """Markdown table: one row per metric, one column per model, plus last-vs-first."""
+    models = evaluation["models"]
+    header = ["metric", *(m["label"] for m in models)]
+    if len(models) > 1:
+        header.append(f"{models[-1]['label']} vs {models[0]['label']}")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, read, higher in metric_rows(evaluation):
+        values = [read(m) for m in models]
+        if all(v is None for v in values):
+            continue
+        cells = [label, *map(_cell, values)]
+        if len(models) > 1:
+            cells.append(_delta(values[0], values[-1], higher))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(evaluation: dict[str, Any]) -> str:
+    settings = evaluation["settings"]
+    lines = ["# bbj-coder evaluation", "",
+             f"Data: `{evaluation['data']}`; checker: {evaluation['checker']}.", "",
+             *comparison_table(evaluation), "", "## Models", ""]
+    for model in evaluation["models"]:
+        chat, fim = model.get("chat", {}), model.get("fim", {})
+        lines.append(f"- **{model['label']}**: `{model['path']}` ({model['kind']}); "
+                     f"{chat.get('prompts', 0)} chat prompts, {fim.get('samples', 0)} FIM samples")
+    lines += ["", "## Settings", "", *(f"- {key}: {value}" for key, value in settings.items()),
+              "", "compile@1 is greedy; compile@k uses the unbiased estimator over the sampled "
+              "answers. Per-item results are in `eval_items.jsonl`.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""``bbj-coder train eval``: base and fine-tuned models side by side on the held-out data."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainer.evaluate.report import markdown
+from trainer.evaluate.tasks import (
+    ChatSettings,
+    Check,
+    chat_prompts,
+    evaluate_chat,
+    evaluate_fim,
+    make_checker,
+)
+from trainer.train.errors import TrainError
+from trainer.train.inputs import read_jsonl, resolve_data_dir
+
+RESULTS = "eval.json"
+REPORT = "eval.md"
+ITEMS = "eval_items.jsonl"
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    models: tuple[tuple[str, Path], ...]
+    """(label, path) of each model: a .gguf file or an HF directory."""
+    data: Path
+    out: Path = Path("eval")
+    chat: ChatSettings = field(default_factory=ChatSettings)
+    fim_max_tokens: int = 128
+    limit: int | None = None
+    checker: str = "auto"
+    bbjcpl: str | None = None
+    n_ctx: int = 4096
+    threads: int = 0
+    progress: bool = True
+
+
+def parse_model(text: str) -> tuple[str, Path]:
+    """``LABEL=PATH`` or ``PATH`` (labelled by its file or directory name)."""
+    label, sep, rest = text.partition("=")
+    if sep and label and "/" not in label and os.sep not in label:
+        return label, Path(rest)
+    path = Path(text)
+    return path.stem if path.suffix == ".gguf" else path.name, path
+
+
+def _ticker(label: str, enabled: bool) -> Callable[[str, int, int], None]:
+    def tick(task: str, index: int, total: int) -> None:
+        if enabled:
+            sys.stderr.write(f"\r\x1b[2K[eval {label}] {task} {index + 1}/{total}")
+            sys.stderr.flush()
+
+    return tick
+
+
+def evaluate_model(label: str, path: Path, options: EvalOptions, check: Check,
+                   held_out: dict[str, list]) -> tuple[dict[str, Any], list[dict]]:
+    from trainer.evaluate.runners import open_runner
+
+    runner = open_runner(path, options.n_ctx, options.threads)
+    tick = _ticker(label, options.progress and sys.stderr.isatty())
+    try:
+        chat, chat_items = evaluate_chat(runner, held_out["chat"], check, options.chat, tick)
+        fim, fim_items = evaluate_fim(runner, held_out["fim"], check, options.fim_max_tokens,
+                                      tick)
+    finally:
+        runner.close()
+        tick("done", -1, 0)
+    result = {"label": label, "path": str(path), "kind": runner.kind, "chat": chat, "fim": fim}
+    items = [{"model": label, **item} for item in chat_items + fim_items]
+    return result, items
+
+
+def held_out_data(data_dir: Path, limit: int | None) -> dict[str, list]:
+    prompts = chat_prompts(read_jsonl(data_dir / "val.jsonl"))
+    fim = read_jsonl(data_dir / "fim_val.jsonl")
+    if not prompts and not fim:
+        raise TrainError(f"{data_dir} has no held-out chat prompts with code and no FIM samples.")
+    return {"chat": prompts[:limit], "fim": fim[:limit]}
+
+
+def run_eval(options: EvalOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Evaluate every model; writes eval.json, eval.md and eval_items.jsonl to ``out``."""
+    for _label, path in options.models:
+        if not path.exists():
+            raise TrainError(f"The model {path} does not exist.")
+    data_dir = resolve_data_dir(options.data)
+    held_out = held_out_data(data_dir, options.limit)
+    check, checker = make_checker(options.checker, options.bbjcpl)
+    results, items = [], []
+    for label, path in options.models:
+        say(f"evaluating {label} ({path})")
+        result, model_items = evaluate_model(label, path, options, check, held_out)
+        results.append(result)
+        items += model_items
+    settings = {**asdict(options.chat), "fim_max_tokens": options.fim_max_tokens,
+                "limit": options.limit, "n_ctx": options.n_ctx}
+    evaluation = {"format": 1, "data": str(data_dir), "checker": checker,
+                  "settings": settings, "models": results}
+    write_outputs(options.out, evaluation, items)
+    say(f"wrote {options.out / REPORT} and {options.out / RESULTS}")
+    return evaluation
+
+
+def write_outputs(out: Path, evaluation: dict[str, Any], items: list[dict]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        RESULTS: json.dumps(evaluation, indent=2) + "\n",
+        REPORT: markdown(evaluation),
+        ITEMS: "".join(json.dumps(item) + "\n" for item in items),
+    }
+    for name, text in files.items():
+        staging = out / f".{name}.partial"
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, out / name)
