@@ -97,10 +97,12 @@ def start_daemon(home: Path, *args: str, wait_healthy: bool = True, **env: str) 
         if process.poll() is not None:
             raise RuntimeError(f"daemon exited with {process.returncode}:\n{log_path.read_text()}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
+            healthy = httpx.get(f"{url}/health", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
+            healthy = False
+        # The state file is written just after the socket opens; clients find the daemon by it.
+        if healthy and (home / "state" / "daemon.json").exists():
+            break
         time.sleep(0.1)
     else:
         process.kill()
