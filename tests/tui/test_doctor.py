@@ -120,7 +120,8 @@ async def test_a_daemon_serving_a_truncated_model(
         by = _by_name(await run_doctor(paths))
     finally:
         running.stop()
-    assert by["Daemon"].verdict == "warn" and by["Daemon"].summary.endswith("but degraded"), by["Daemon"]
+    daemon = by["Daemon"]
+    assert daemon.verdict == "warn" and daemon.summary.endswith("but degraded"), daemon
     assert by["Backend"].verdict == "fail"
     model = by["Model"]
     assert model.verdict == "fail"
