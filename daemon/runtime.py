@@ -13,7 +13,7 @@ from typing import Any
 
 from daemon import __version__
 from daemon.backends.base import Backend, BackendInfo
-from daemon.backends.fallback import Attempt, FallbackBackend
+from daemon.backends.fallback import NOT_NEEDED, Attempt, FallbackBackend
 from daemon.chat_service import ChatService
 from daemon.check import Checker, describe_checker, select_checker
 from daemon.config import Config
@@ -68,10 +68,21 @@ class Runtime:
 
     @property
     def backend_reason(self) -> str:
+        """One sentence: which backend serves and why the ones before it do not."""
         attempts = self.backend_attempts()
-        if attempts:
-            return "; ".join(f"{a.backend}: {a.reason}" for a in attempts)
-        return self.slot.reason
+        if not attempts:
+            return self.slot.reason
+        failed = [a for a in attempts if not a.ok and a.reason != NOT_NEEDED]
+        serving = next((a.backend for a in attempts if a.ok), None)
+        if serving is None:
+            head = "no backend can serve"
+        elif not failed:
+            head = "first choice of backend.kind = auto"
+        else:
+            head = (
+                f"{serving} serves because " + " and ".join(a.backend for a in failed) + " cannot"
+            )
+        return "; ".join([head, *(f"{a.backend}: {a.reason}" for a in failed)])
 
     def backend_attempts(self) -> list[Attempt]:
         """Why each backend of an ``auto`` chain is or is not serving, as of now."""

@@ -18,6 +18,8 @@ from daemon.backends.base import Backend, BackendInfo, ChatMessage, SamplingPara
 from daemon.errors import BackendError, BackendUnavailableError, ModelError
 
 log = logging.getLogger("bbj_coder")
+SERVING = "serving"
+NOT_NEEDED = "not needed: an earlier choice serves"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class FallbackBackend:
     def attempts(self) -> list[Attempt]:
         active = self._active.name if self._active else None
         return [
-            Attempt(c.kind, c.kind == active, self._reasons.get(c.kind, "not tried"))
+            Attempt(c.kind, c.kind == active, self._reasons.get(c.kind, NOT_NEEDED))
             for c in self.candidates
         ]
 
@@ -83,11 +85,12 @@ class FallbackBackend:
                 backend = self._started.get(candidate.kind) or await self._try_start(candidate)
                 if backend is None:
                     continue
-                if backend is not self._active:
-                    previous = self._active.name if self._active else "nothing"
-                    log.warning("backend switch: %s → %s", previous, candidate.kind)
+                if self._active is None:
+                    log.info("backend: %s serves", candidate.kind)
+                elif backend is not self._active:
+                    log.warning("backend switch: %s → %s", self._active.name, candidate.kind)
                 self._active = backend
-                self._reasons[candidate.kind] = "in use"
+                self._reasons[candidate.kind] = SERVING
                 return
             self._active = None
 

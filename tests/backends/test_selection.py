@@ -66,6 +66,7 @@ def test_missing_llama_cpp_falls_back_to_ollama(
         assert health["backend"]["name"] == "ollama"
         attempts = _attempts(health)
         assert "llama-cpp-python is not installed" in attempts["llama"]["reason"]
+        assert health["backend"]["reason"].startswith("ollama serves because llama cannot")
         assert attempts["ollama"]["ok"] is True
         assert _fim(running).status_code == 200
     finally:
