@@ -148,7 +148,11 @@ class FallbackBackend:
         return sum(backend.generated_tokens() for backend in self._started.values())
 
     def count_tokens(self, text: str) -> int:
-        return self._require_active().count_tokens(text)
+        # Called from worker threads (prompt assembly): no event loop here, so no recovery.
+        active = self._active
+        if active is None:
+            raise BackendUnavailableError("No backend can serve: " + self._summary())
+        return active.count_tokens(text)
 
     def fim(self, prompt: str, params: SamplingParams) -> TextStream:
         return self._serve(lambda backend: backend.fim(prompt, params))
