@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextStream
-from daemon.check import Checker, adds_errors
+from daemon.check import Checker, CheckResult, adds_errors
 from daemon.config import FimSettings
 from daemon.stops import StopMatcher
 from daemon.typeahead import TypeAheadCache
@@ -56,9 +56,17 @@ class CompileGate:
     def __init__(self, checker: Checker, candidates: int = 2) -> None:
         self.checker = checker
         self.candidates = max(1, candidates)
+        self._baselines: dict[tuple[str, str], CheckResult] = {}
+
+    async def _baseline(self, prefix: str, suffix: str) -> CheckResult:
+        """Checked once per request, however many candidates are judged against it."""
+        key = (prefix, suffix)
+        if key not in self._baselines:
+            self._baselines[key] = await self.checker.check(prefix + suffix, "completion.bbj")
+        return self._baselines[key]
 
     async def judge(self, prefix: str, completion: str, suffix: str, attempt: int) -> FimCheck:
-        baseline = await self.checker.check(prefix + suffix, "completion.bbj")
+        baseline = await self._baseline(prefix, suffix)
         candidate = await self.checker.check(prefix + completion + suffix, "completion.bbj")
         if not adds_errors(baseline, candidate):
             return FimCheck(candidate.checker, True, attempt)

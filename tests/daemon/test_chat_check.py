@@ -157,3 +157,27 @@ def test_fim_baseline_errors_do_not_count_against_the_completion() -> None:
     backend = ScriptedBackend(["i"])
     result = fim_complete(backend, "for i = 1 to 3\n  print ", "\n")
     assert result.text == "i" and result.check.passed
+
+
+def test_the_baseline_is_checked_once_per_request_however_many_candidates() -> None:
+    class CountingChecker(BuiltinChecker):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        async def check(self, code: str, filename: str | None = None):
+            self.seen.append(code)
+            return await super().check(code, filename)
+
+    async def go() -> tuple[list[str], int]:
+        checker = CountingChecker()
+        backend = ScriptedBackend(['"bad', '"worse', "i"])
+        service = FimService(backend, QWEN25_CODER, replace(FimSettings(), cache_size=0), 4096)
+        prefix, suffix = "for i = 1 to 3\n  print ", "\nnext i\n"
+        await service.complete(FimRequest(prefix=prefix, suffix=suffix), CompileGate(checker, 3))
+        return checker.seen, len(backend.calls)
+
+    seen, generations = asyncio.run(go())
+    assert generations == 3
+    baseline = "for i = 1 to 3\n  print \nnext i\n"
+    assert seen.count(baseline) == 1 and len(seen) == 4
