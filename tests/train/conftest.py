@@ -24,8 +24,12 @@ def tiny_hf(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
 def bbj_program(project: int, index: int) -> str:
     lines = [f"rem program {project}-{index}"]
     for k in range(6):
-        lines += [f"for i = 1 to {k + index}", '    print "value ", i', "next i",
-                  f"total = total + {k}"]
+        lines += [
+            f"for i = 1 to {k + index}",
+            '    print "value ", i',
+            "next i",
+            f"total = total + {k}",
+        ]
     return "\n".join(lines) + "\nend\n"
 
 
@@ -35,8 +39,10 @@ def write_inputs(root: Path) -> dict[str, Path]:
     lines = []
     for i in range(CHAT_ITEMS):
         answer = f"```bbj\nprint {i}\nend\n```\nThis prints {i}."
-        messages = [{"role": "user", "content": f"Write BBj code that prints the number {i}."},
-                    {"role": "assistant", "content": answer}]
+        messages = [
+            {"role": "user", "content": f"Write BBj code that prints the number {i}."},
+            {"role": "assistant", "content": answer},
+        ]
         lines.append(json.dumps({"messages": messages}))
     chat.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for project in range(2):
@@ -52,9 +58,17 @@ def build_data(root: Path, tokenizer: Path) -> Path:
     from trainer.data.config import DataConfig
 
     inputs = write_inputs(root / "inputs")
-    config = DataConfig(chatml=(inputs["chatml"],), sources=(inputs["sources"],),
-                        out=root / "data", tokenizer=tokenizer, max_seq_len=256,
-                        val_fraction=0.25, fim_rate=1.0, check_code=False, progress=False)
+    config = DataConfig(
+        chatml=(inputs["chatml"],),
+        sources=(inputs["sources"],),
+        out=root / "data",
+        tokenizer=tokenizer,
+        max_seq_len=256,
+        val_fraction=0.25,
+        fim_rate=1.0,
+        check_code=False,
+        progress=False,
+    )
     return build_dataset(config).directory
 
 
@@ -94,12 +108,31 @@ embedding_learning_rate = 5e-3
 {sft_extra}"""
 
 
-def write_train_toml(path: Path, base: Path, data: Path, out: Path, *, eval_steps: int = 2,
-                     cpt_steps: int = 4, sft_steps: int = 6, extra: str = "",
-                     sft_extra: str = "") -> Path:
-    path.write_text(TRAIN_TOML.format(base=base, data=data, out=out, eval_steps=eval_steps,
-                                      cpt_steps=cpt_steps, sft_steps=sft_steps, extra=extra,
-                                      sft_extra=sft_extra), encoding="utf-8")
+def write_train_toml(
+    path: Path,
+    base: Path,
+    data: Path,
+    out: Path,
+    *,
+    eval_steps: int = 2,
+    cpt_steps: int = 4,
+    sft_steps: int = 6,
+    extra: str = "",
+    sft_extra: str = "",
+) -> Path:
+    path.write_text(
+        TRAIN_TOML.format(
+            base=base,
+            data=data,
+            out=out,
+            eval_steps=eval_steps,
+            cpt_steps=cpt_steps,
+            sft_steps=sft_steps,
+            extra=extra,
+            sft_extra=sft_extra,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -109,8 +142,9 @@ def make_toml() -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def finished_run(tiny_hf: TinyModel, tiny_data: Path,
-                 tmp_path_factory: pytest.TempPathFactory) -> Path:
+def finished_run(
+    tiny_hf: TinyModel, tiny_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """Both stages, through the command's entry function, with the engine chosen for this
     machine (QLoRA on CPU when bitsandbytes is installed)."""
     import argparse
@@ -131,6 +165,8 @@ def exported(finished_run: Path) -> Path:
     """The run exported to F16, Q4_K_M and a LoRA GGUF, with the merged HF model kept."""
     from trainer.export.run import ExportOptions, run_export
 
-    result = run_export(ExportOptions(run=finished_run, quants=("Q4_K_M",), save_merged=True),
-                        say=lambda _text: None)
+    result = run_export(
+        ExportOptions(run=finished_run, quants=("Q4_K_M",), save_merged=True),
+        say=lambda _text: None,
+    )
     return result.out

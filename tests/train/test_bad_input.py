@@ -35,8 +35,9 @@ def test_defaults_follow_the_design() -> None:
 
 
 def test_an_unknown_key_is_named_with_its_file(tmp_path: Path, capsys) -> None:
-    config = write(tmp_path / "train.toml",
-                   '[train]\nbase_model = "m"\ndata = "d"\nlora_rank = 16\n')
+    config = write(
+        tmp_path / "train.toml", '[train]\nbase_model = "m"\ndata = "d"\nlora_rank = 16\n'
+    )
     assert run_cli("--config", str(config)) == 2
     error = capsys.readouterr().err
     assert "unknown key 'lora_rank' in [train]" in error and str(config) in error
@@ -44,17 +45,21 @@ def test_an_unknown_key_is_named_with_its_file(tmp_path: Path, capsys) -> None:
 
 
 def test_an_unknown_key_in_a_stage_table_is_named(tmp_path: Path) -> None:
-    config = write(tmp_path / "train.toml",
-                   '[train]\nbase_model = "m"\ndata = "d"\n[train.sft]\nlr = 1e-4\n')
+    config = write(
+        tmp_path / "train.toml", '[train]\nbase_model = "m"\ndata = "d"\n[train.sft]\nlr = 1e-4\n'
+    )
     with pytest.raises(TrainError, match=r"unknown key 'lr' in \[train.sft\]"):
         load_train_config(config)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("lora_r = \"big\"", "'lora_r' in [train] must be a whole number"),
-    ("engine = \"tpu\"", "'engine' in [train] must be one of auto, unsloth, qlora, lora"),
-    ("fim_ratio = 1.5", "'fim_ratio' in [train] must be at least 0 and below 1"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('lora_r = "big"', "'lora_r' in [train] must be a whole number"),
+        ('engine = "tpu"', "'engine' in [train] must be one of auto, unsloth, qlora, lora"),
+        ("fim_ratio = 1.5", "'fim_ratio' in [train] must be at least 0 and below 1"),
+    ],
+)
 def test_a_bad_value_is_named(tmp_path: Path, line: str, message: str) -> None:
     config = write(tmp_path / "train.toml", f'[train]\nbase_model = "m"\ndata = "d"\n{line}\n')
     with pytest.raises(TrainError) as caught:
@@ -63,8 +68,9 @@ def test_a_bad_value_is_named(tmp_path: Path, line: str, message: str) -> None:
 
 
 def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
-    config = load_train_config(write(tmp_path / "train.toml",
-                                     '[train]\nbase_model = "m"\ndata = "d"\n'))
+    config = load_train_config(
+        write(tmp_path / "train.toml", '[train]\nbase_model = "m"\ndata = "d"\n')
+    )
     assert config.base_model == tmp_path / "m" and config.data == tmp_path / "d"
 
 
@@ -73,8 +79,7 @@ def test_a_missing_config_file_is_reported(tmp_path: Path, capsys) -> None:
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_a_missing_base_model_directory(tmp_path: Path, tiny_data: Path, make_toml,
-                                        capsys) -> None:
+def test_a_missing_base_model_directory(tmp_path: Path, tiny_data: Path, make_toml, capsys) -> None:
     config = make_toml(tmp_path / "train.toml", tmp_path / "no-model", tiny_data, tmp_path / "r")
     assert run_cli("--config", str(config)) == 2
     error = capsys.readouterr().err
@@ -88,31 +93,35 @@ def test_a_missing_data_build(tmp_path: Path, tiny_hf, make_toml, capsys) -> Non
     assert "build it with `bbj-coder train data`" in capsys.readouterr().err
 
 
-def test_data_built_for_another_tokenizer_is_refused(tmp_path: Path, tiny_hf, tiny_data: Path,
-                                                      make_toml, capsys) -> None:
+def test_data_built_for_another_tokenizer_is_refused(
+    tmp_path: Path, tiny_hf, tiny_data: Path, make_toml, capsys
+) -> None:
     pytest.importorskip("transformers")
     base = tmp_path / "no-fim-model"
     shutil.copytree(tiny_hf.hf_dir, base)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         text = (base / name).read_text()
-        (base / name).write_text(text.replace("<|fim_prefix|>", "<fim_prefix>")
-                                 .replace("<|fim_middle|>", "<fim_middle>"))
+        (base / name).write_text(
+            text.replace("<|fim_prefix|>", "<fim_prefix>").replace("<|fim_middle|>", "<fim_middle>")
+        )
     config = make_toml(tmp_path / "train.toml", base, tiny_data, tmp_path / "r")
     assert run_cli("--config", str(config)) == 2
     error = capsys.readouterr().err
     assert "<|fim_prefix|>, <|fim_middle|>" in error and "another tokenizer" in error
 
 
-def test_data_counted_with_another_vocabulary_is_refused(tmp_path: Path, tiny_hf,
-                                                         tiny_data: Path, make_toml) -> None:
+def test_data_counted_with_another_vocabulary_is_refused(
+    tmp_path: Path, tiny_hf, tiny_data: Path, make_toml
+) -> None:
     pytest.importorskip("transformers")
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     samples = [json.loads(line) for line in (data / "fim_val.jsonl").read_text().splitlines()]
     samples[0]["tokens"] += 7
     (data / "fim_val.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    config = load_train_config(make_toml(tmp_path / "train.toml", tiny_hf.hf_dir, data,
-                                         tmp_path / "r"))
+    config = load_train_config(
+        make_toml(tmp_path / "train.toml", tiny_hf.hf_dir, data, tmp_path / "r")
+    )
     from trainer.train.run import run_training
 
     with pytest.raises(TrainError, match="built with another tokenizer"):

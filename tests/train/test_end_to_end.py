@@ -72,8 +72,16 @@ def test_the_run_ends_with_the_best_checkpoints_adapter(finished_run: Path) -> N
 def test_the_export_writes_every_output(exported: Path) -> None:
     names = {path.name for path in exported.iterdir()}
     stem = "bbj-coder-run"
-    assert {f"{stem}.f16.gguf", f"{stem}.q4_k_m.gguf", f"{stem}.lora.gguf", "Modelfile",
-            "README.md", "loss.png", "catalogue.json", "merged"} <= names
+    assert {
+        f"{stem}.f16.gguf",
+        f"{stem}.q4_k_m.gguf",
+        f"{stem}.lora.gguf",
+        "Modelfile",
+        "README.md",
+        "loss.png",
+        "catalogue.json",
+        "merged",
+    } <= names
     assert not [name for name in names if name.startswith(".")]
     assert (exported / "loss.png").read_bytes().startswith(b"\x89PNG")
     modelfile = (exported / "Modelfile").read_text()
@@ -102,43 +110,70 @@ def test_the_manifest_entries_are_accepted_by_the_tui_and_the_store(exported: Pa
     catalogue = parse_catalogue((exported / "catalogue.json").read_text(), base=str(exported))
     assert {entry.quant for entry in catalogue.entries} == {"Q4_K_M", "F16"}
     for raw in _catalogue(exported).values():
-        entry = ModelEntry(**{key: raw[key] for key in ModelEntry.__dataclass_fields__
-                              if key in raw})
+        entry = ModelEntry(
+            **{key: raw[key] for key in ModelEntry.__dataclass_fields__ if key in raw}
+        )
         assert entry.sha256 == sha256_file(exported / entry.file)
         assert entry.fim_format == "qwen2.5-coder" and entry.context_length == 2048
 
 
 def test_model_import_accepts_it_and_the_daemon_serves_it(exported: Path, tmp_path: Path) -> None:
     entry = _catalogue(exported)["Q4_K_M"]
-    imported = run_cli(tmp_path, "model", "import", str(exported / entry["file"]),
-                       "--sha256", entry["sha256"], "--name", entry["name"])
+    imported = run_cli(
+        tmp_path,
+        "model",
+        "import",
+        str(exported / entry["file"]),
+        "--sha256",
+        entry["sha256"],
+        "--name",
+        entry["name"],
+    )
     assert imported.returncode == 0, imported.stderr
-    daemon = start_daemon(tmp_path, BBJ_CODER_CHECK_FIM="false",
-                          BBJ_CODER_FIM_TIME_BUDGET_MS="20000")
+    daemon = start_daemon(
+        tmp_path, BBJ_CODER_CHECK_FIM="false", BBJ_CODER_FIM_TIME_BUDGET_MS="20000"
+    )
     try:
         health = httpx.get(f"{daemon.url}/health").json()
         assert health["model"]["name"] == entry["name"]
         with daemon.client() as client:
-            response = client.post("/v1/bbj/fim", json={"prefix": "for i = 1 to 10\n",
-                                                        "suffix": "next i\n", "max_tokens": 8})
+            response = client.post(
+                "/v1/bbj/fim",
+                json={"prefix": "for i = 1 to 10\n", "suffix": "next i\n", "max_tokens": 8},
+            )
         assert response.status_code == 200, response.text
         assert response.json()["timings"]["prompt_tokens"] > 0
     finally:
         daemon.stop()
 
 
-def test_eval_compares_base_and_fine_tuned(exported: Path, tiny_hf, tiny_data: Path,
-                                           tmp_path: Path) -> None:
+def test_eval_compares_base_and_fine_tuned(
+    exported: Path, tiny_hf, tiny_data: Path, tmp_path: Path
+) -> None:
     from trainer.evaluate import add_eval_arguments, eval_command_from_args
 
     parser = argparse.ArgumentParser()
     add_eval_arguments(parser)
     tuned = exported / _catalogue(exported)["Q4_K_M"]["file"]
-    args = parser.parse_args([
-        "--model", f"base={tiny_hf.gguf_path}", "--model", f"tuned={tuned}",
-        "--data", str(tiny_data), "--out", str(tmp_path / "eval"), "--limit", "3",
-        "--max-new-tokens", "24", "--fim-max-tokens", "16", "--no-progress",
-    ])
+    args = parser.parse_args(
+        [
+            "--model",
+            f"base={tiny_hf.gguf_path}",
+            "--model",
+            f"tuned={tuned}",
+            "--data",
+            str(tiny_data),
+            "--out",
+            str(tmp_path / "eval"),
+            "--limit",
+            "3",
+            "--max-new-tokens",
+            "24",
+            "--fim-max-tokens",
+            "16",
+            "--no-progress",
+        ]
+    )
     assert eval_command_from_args(args) == 0
     report = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert [m["label"] for m in report["models"]] == ["base", "tuned"]

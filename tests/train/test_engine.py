@@ -12,8 +12,12 @@ pytest.importorskip("torch", reason="the [train] extra is not installed")
 from trainer.train import TrainError
 from trainer.train import engine as engines
 
-QWEN_LIKE = {"hidden_size": 256, "intermediate_size": 512, "num_attention_heads": 4,
-             "num_key_value_heads": 2}
+QWEN_LIKE = {
+    "hidden_size": 256,
+    "intermediate_size": 512,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
 
 
 REALLY_INSTALLED = engines.installed

@@ -62,10 +62,18 @@ def test_answers_compile_only_with_code_that_passes() -> None:
 
 def test_only_prompts_whose_reference_has_code_are_asked() -> None:
     records = [
-        {"messages": [{"role": "user", "content": "a"},
-                      {"role": "assistant", "content": "```bbj\nprint 1\n```"}]},
-        {"messages": [{"role": "user", "content": "b"},
-                      {"role": "assistant", "content": "Just words."}]},
+        {
+            "messages": [
+                {"role": "user", "content": "a"},
+                {"role": "assistant", "content": "```bbj\nprint 1\n```"},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "b"},
+                {"role": "assistant", "content": "Just words."},
+            ]
+        },
     ]
     assert chat_prompts(records) == [[{"role": "user", "content": "a"}]]
 
@@ -77,10 +85,12 @@ def test_model_labels() -> None:
 
 
 def test_the_table_compares_the_last_model_with_the_first() -> None:
-    evaluation = {"models": [
-        {"label": "base", "chat": {"compile@1": 0.2, "latency_s": {"p50": 1.0}}},
-        {"label": "tuned", "chat": {"compile@1": 0.6, "latency_s": {"p50": 1.5}}},
-    ]}
+    evaluation = {
+        "models": [
+            {"label": "base", "chat": {"compile@1": 0.2, "latency_s": {"p50": 1.0}}},
+            {"label": "tuned", "chat": {"compile@1": 0.6, "latency_s": {"p50": 1.5}}},
+        ]
+    }
     table = comparison_table(evaluation)
     assert table[0] == "| metric | base | tuned | tuned vs base |"
     assert "| chat compile@1 | 0.200 | 0.600 | +0.400 (better) |" in table
@@ -88,15 +98,23 @@ def test_the_table_compares_the_last_model_with_the_first() -> None:
     assert not any("FIM" in row for row in table)  # metrics nobody measured are left out
 
 
-def test_an_hf_directory_is_evaluated_with_transformers(tiny_hf, tiny_data: Path,
-                                                        tmp_path: Path) -> None:
+def test_an_hf_directory_is_evaluated_with_transformers(
+    tiny_hf, tiny_data: Path, tmp_path: Path
+) -> None:
     pytest.importorskip("transformers")
     from trainer.evaluate.run import EvalOptions, run_eval
     from trainer.evaluate.tasks import ChatSettings
 
-    options = EvalOptions(models=(("hf", tiny_hf.hf_dir),), data=tiny_data, out=tmp_path,
-                          chat=ChatSettings(max_tokens=8, samples=3, ks=(1, 2)),
-                          fim_max_tokens=8, limit=2, checker="builtin", progress=False)
+    options = EvalOptions(
+        models=(("hf", tiny_hf.hf_dir),),
+        data=tiny_data,
+        out=tmp_path,
+        chat=ChatSettings(max_tokens=8, samples=3, ks=(1, 2)),
+        fim_max_tokens=8,
+        limit=2,
+        checker="builtin",
+        progress=False,
+    )
     run_eval(options, say=lambda _t: None)
     model = json.loads((tmp_path / "eval.json").read_text())["models"][0]
     assert model["kind"] == "hf" and model["chat"]["prompts"] == 2
@@ -109,5 +127,7 @@ def test_a_missing_model_is_refused(tiny_data: Path, tmp_path: Path) -> None:
     from trainer.train.errors import TrainError
 
     with pytest.raises(TrainError, match="does not exist"):
-        run_eval(EvalOptions(models=(("x", tmp_path / "x.gguf"),), data=tiny_data,
-                             out=tmp_path), say=lambda _t: None)
+        run_eval(
+            EvalOptions(models=(("x", tmp_path / "x.gguf"),), data=tiny_data, out=tmp_path),
+            say=lambda _t: None,
+        )

@@ -23,7 +23,7 @@ BBJ_SAMPLES = (
     'rem print a table\nfor i = 1 to 10\n    print "row ", i\nnext i\n',
     "class public Order\n    field public BBjString Name$\n    method public void save()\n"
     "    methodend\nclassend\n",
-    '<|fim_prefix|>x = 1\n<|fim_suffix|>\nend\n<|fim_middle|>print x<|endoftext|>',
+    "<|fim_prefix|>x = 1\n<|fim_suffix|>\nend\n<|fim_middle|>print x<|endoftext|>",
     "<|repo_name|>shop\n<|file_sep|>src/a.bbj\nrem a\n<|file_sep|>src/b.bbj\n",
     "<|im_start|>user\nWrite BBj\u00e9 code<|im_end|>\n<|im_start|>assistant\n",
 )
@@ -60,8 +60,9 @@ def _logits(path: Path, ids: list[int], **kwargs) -> np.ndarray:
 @pytest.mark.parametrize("text", BBJ_SAMPLES)
 def test_gguf_tokenizer_matches_the_hf_tokenizer(exported: Path, merged, text: str) -> None:
     tokenizer, _model = merged
-    llm = llama_cpp.Llama(model_path=str(exported / f"{STEM}.f16.gguf"), vocab_only=True,
-                          verbose=False)
+    llm = llama_cpp.Llama(
+        model_path=str(exported / f"{STEM}.f16.gguf"), vocab_only=True, verbose=False
+    )
     try:
         gguf_ids = llm.tokenize(text.encode(), add_bos=False, special=True)
     finally:
@@ -75,8 +76,16 @@ def test_special_and_fim_tokens_survive_with_their_ids(exported: Path, merged) -
     tokenizer, _model = merged
     reader = gguf.GGUFReader(exported / f"{STEM}.f16.gguf")
     tokens = reader.get_field("tokenizer.ggml.tokens").contents()
-    for text in ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>",
-                 "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>"):
+    for text in (
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|fim_prefix|>",
+        "<|fim_suffix|>",
+        "<|fim_middle|>",
+        "<|repo_name|>",
+        "<|file_sep|>",
+    ):
         assert tokens[tokenizer.convert_tokens_to_ids(text)] == text
     assert reader.get_field("tokenizer.ggml.pre").contents() == "qwen2"
     eos = reader.get_field("tokenizer.ggml.eos_token_id").contents()
@@ -84,15 +93,21 @@ def test_special_and_fim_tokens_survive_with_their_ids(exported: Path, merged) -
 
 
 @pytest.mark.parametrize("prompt", PROMPTS)
-def test_merged_hf_model_and_f16_gguf_pick_the_same_tokens(exported: Path, merged,
-                                                             prompt: str) -> None:
+def test_merged_hf_model_and_f16_gguf_pick_the_same_tokens(
+    exported: Path, merged, prompt: str
+) -> None:
     import torch
 
     tokenizer, model = merged
     ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     with torch.no_grad():
-        hf = model.generate(torch.tensor([ids]), max_new_tokens=10, do_sample=False,
-                            eos_token_id=None, pad_token_id=0)[0, len(ids):].tolist()
+        hf = model.generate(
+            torch.tensor([ids]),
+            max_new_tokens=10,
+            do_sample=False,
+            eos_token_id=None,
+            pad_token_id=0,
+        )[0, len(ids) :].tolist()
     llm = _llama(exported / f"{STEM}.f16.gguf")
     try:
         gguf_tokens = []
@@ -107,7 +122,8 @@ def test_merged_hf_model_and_f16_gguf_pick_the_same_tokens(exported: Path, merge
 
 def test_the_lora_gguf_on_the_base_reproduces_the_merged_model(exported: Path, tiny_hf) -> None:
     ids = _llama(exported / f"{STEM}.f16.gguf", vocab_only=True).tokenize(
-        PROMPTS[0].encode(), add_bos=False, special=True)
+        PROMPTS[0].encode(), add_bos=False, special=True
+    )
     merged = _logits(exported / f"{STEM}.f16.gguf", ids)
     base = _logits(tiny_hf.gguf_path, ids)
     adapted = _logits(tiny_hf.gguf_path, ids, lora_path=str(exported / f"{STEM}.lora.gguf"))
@@ -118,12 +134,25 @@ def test_the_lora_gguf_on_the_base_reproduces_the_merged_model(exported: Path, t
 
 def test_card_only_adds_the_eval_table(finished_run: Path, exported: Path) -> None:
     evaluation = {
-        "format": 1, "data": "d", "checker": "built-in checker", "settings": {},
+        "format": 1,
+        "data": "d",
+        "checker": "built-in checker",
+        "settings": {},
         "models": [
-            {"label": "base", "path": "b", "kind": "gguf", "chat": {"compile@1": 0.25},
-             "fim": {"exact_match": 0.1}},
-            {"label": "tuned", "path": "t", "kind": "gguf", "chat": {"compile@1": 0.75},
-             "fim": {"exact_match": 0.4}},
+            {
+                "label": "base",
+                "path": "b",
+                "kind": "gguf",
+                "chat": {"compile@1": 0.25},
+                "fim": {"exact_match": 0.1},
+            },
+            {
+                "label": "tuned",
+                "path": "t",
+                "kind": "gguf",
+                "chat": {"compile@1": 0.75},
+                "fim": {"exact_match": 0.4},
+            },
         ],
     }
     (finished_run / "eval").mkdir(exist_ok=True)
@@ -142,9 +171,12 @@ def _no_leftovers(out: Path) -> None:
     assert not list(out.glob(".export-*")), "the staging folder was left behind"
 
 
-def test_a_full_disk_is_reported_and_leaves_nothing(finished_run: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture) -> None:
+def test_a_full_disk_is_reported_and_leaves_nothing(
+    finished_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     import gguf
 
     def disk_full(self, tensor, *args, **kwargs) -> None:
@@ -160,8 +192,9 @@ def test_a_full_disk_is_reported_and_leaves_nothing(finished_run: Path, tmp_path
     _no_leftovers(tmp_path / "out")
 
 
-def test_an_interrupted_export_leaves_no_half_written_gguf(finished_run: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_export_leaves_no_half_written_gguf(
+    finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import trainer.export.quantize as quantize
 
     def interrupted(llama, source: Path, target: Path, quant: str, threads: int) -> int:

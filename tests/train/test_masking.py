@@ -34,8 +34,9 @@ def tokenizer(tiny_hf):
 
 
 def trained_text(tokenizer, row: dict) -> str:
-    return tokenizer.decode([t for t, label in zip(row["input_ids"], row["labels"], strict=True)
-                             if label != IGNORE])
+    return tokenizer.decode(
+        [t for t, label in zip(row["input_ids"], row["labels"], strict=True) if label != IGNORE]
+    )
 
 
 def trained_runs(row: dict) -> list[list[int]]:
@@ -66,7 +67,9 @@ def test_the_training_layout_is_the_daemons_chatml(tokenizer) -> None:
     from daemon.chatml import render_chatml
 
     rendered = tokenizer.apply_chat_template(
-        CONVERSATION[:-1], chat_template=TRAINING_CHAT_TEMPLATE, tokenize=False,
+        CONVERSATION[:-1],
+        chat_template=TRAINING_CHAT_TEMPLATE,
+        tokenize=False,
         add_generation_prompt=True,
     )
     assert rendered == render_chatml([ChatMessage(**m) for m in CONVERSATION[:-1]])
@@ -82,7 +85,7 @@ def test_a_conversation_without_system_message_gets_the_daemons(tokenizer) -> No
 
 def test_fim_trains_on_the_middle_and_its_end_token_only(tokenizer) -> None:
     prompt = "<|fim_prefix|>for i = 1 to 3\n<|fim_suffix|>next i\n<|fim_middle|>"
-    row = fim_row(tokenizer, prompt, '    print i\n<|endoftext|>')
+    row = fim_row(tokenizer, prompt, "    print i\n<|endoftext|>")
     assert trained_text(tokenizer, row) == "    print i\n<|endoftext|>"
     assert len(trained_runs(row)) == 1 and trained_runs(row)[0][-1] == len(row["labels"]) - 1
     assert tokenizer.decode(row["input_ids"]).startswith(prompt)
@@ -97,25 +100,38 @@ def test_fim_is_mixed_in_at_the_configured_ratio() -> None:
     assert mix_fim(chat, fim, 0.0, seed=1) != chat and len(mix_fim(chat, fim, 0.0, 1)) == 30
 
 
-def test_a_stage2_batch_from_the_trainer_masks_everything_else(tokenizer, tiny_hf,
-                                                               tiny_data: Path,
-                                                               tmp_path: Path) -> None:
+def test_a_stage2_batch_from_the_trainer_masks_everything_else(
+    tokenizer, tiny_hf, tiny_data: Path, tmp_path: Path
+) -> None:
     from trainer.train.config import StageConfig, TrainConfig
     from trainer.train.engine import Engine
     from trainer.train.model import load_model
     from trainer.train.stage import StagePlan, build_trainer
 
-    config = TrainConfig(base_model=tiny_hf.hf_dir, data=tiny_data, out=tmp_path, lora_r=4,
-                         batch_size=4, max_seq_len=256, tensorboard=False, fim_ratio=0.5)
+    config = TrainConfig(
+        base_model=tiny_hf.hf_dir,
+        data=tiny_data,
+        out=tmp_path,
+        lora_r=4,
+        batch_size=4,
+        max_seq_len=256,
+        tensorboard=False,
+        fim_ratio=0.5,
+    )
     plan = StagePlan("sft", StageConfig(packing=False), tmp_path / "sft")
     engine = Engine("lora", "test", "cpu", "fp32")
     rows = sft_rows(tokenizer, tiny_data, config.fim_ratio, config.seed)
-    trainer = build_trainer(load_model(engine, config, tiny_hf.hf_dir, None), tokenizer, rows,
-                            config, plan, engine, [])
+    trainer = build_trainer(
+        load_model(engine, config, tiny_hf.hf_dir, None), tokenizer, rows, config, plan, engine, []
+    )
     batch = next(iter(trainer.get_train_dataloader()))
     im_end, eot = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
-    for ids, labels, mask in zip(batch["input_ids"].tolist(), batch["labels"].tolist(),
-                                 batch["attention_mask"].tolist(), strict=True):
+    for ids, labels, mask in zip(
+        batch["input_ids"].tolist(),
+        batch["labels"].tolist(),
+        batch["attention_mask"].tolist(),
+        strict=True,
+    ):
         length = sum(mask)
         text = tokenizer.decode(ids[:length])
         kept = [label for label in labels if label != IGNORE]
@@ -141,6 +157,7 @@ def test_packed_rows_do_not_attend_across_examples(tiny_hf) -> None:
     positions = torch.cat([torch.arange(7), torch.arange(5)]).unsqueeze(0)
     with torch.no_grad():
         alone = model(input_ids=second, use_cache=False).logits
-        packed = model(input_ids=torch.cat([first, second], 1), position_ids=positions,
-                       use_cache=False).logits
+        packed = model(
+            input_ids=torch.cat([first, second], 1), position_ids=positions, use_cache=False
+        ).logits
     assert torch.allclose(packed[0, 7:], alone[0], atol=1e-4)

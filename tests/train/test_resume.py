@@ -43,8 +43,15 @@ def config_for(tiny_hf, tiny_data: Path, make_toml, tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
 
     def config(name: str, extra: str = 'engine = "lora"'):
-        toml = make_toml(root / f"{name}.toml", tiny_hf.hf_dir, tiny_data, root / name,
-                         cpt_steps=2, sft_steps=6, extra=extra)
+        toml = make_toml(
+            root / f"{name}.toml",
+            tiny_hf.hf_dir,
+            tiny_data,
+            root / name,
+            cpt_steps=2,
+            sft_steps=6,
+            extra=extra,
+        )
         return load_train_config(toml)
 
     return config

@@ -29,11 +29,11 @@ def tied_export(tiny_hf, tiny_data: Path, make_toml, tmp_path_factory) -> tuple[
     weights = load_file(base / "model.safetensors")
     del weights["lm_head.weight"]
     save_file(weights, base / "model.safetensors", metadata={"format": "pt"})
-    toml = make_toml(root / "train.toml", base, tiny_data, root / "run", cpt_steps=2,
-                     sft_steps=2)
+    toml = make_toml(root / "train.toml", base, tiny_data, root / "run", cpt_steps=2, sft_steps=2)
     run_training(load_train_config(toml), say=lambda _t: None)
-    result = run_export(ExportOptions(run=root / "run", quants=("F16",), save_merged=True),
-                        say=lambda _t: None)
+    result = run_export(
+        ExportOptions(run=root / "run", quants=("F16",), save_merged=True), say=lambda _t: None
+    )
     return base, result.out
 
 
@@ -54,8 +54,9 @@ def test_the_merged_model_stays_tied_and_its_embeddings_were_trained(tied_export
     ids = [5, 80, 300, 17, 1000, 42]
     with torch.no_grad():
         expected = merged(torch.tensor([ids])).logits[0].numpy()
-    llm = llama_cpp.Llama(model_path=str(out / "bbj-coder-run.f16.gguf"), n_ctx=64,
-                          logits_all=True, verbose=False)
+    llm = llama_cpp.Llama(
+        model_path=str(out / "bbj-coder-run.f16.gguf"), n_ctx=64, logits_all=True, verbose=False
+    )
     try:
         llm.eval(ids)
         got = np.array(llm.scores[: len(ids)])
