@@ -143,7 +143,7 @@ function Install-Package([string]$Version) {
 
 function Initialize-State {
     Write-Step 'Token, config and models'
-    $result = Invoke-Program $VenvPython @('-m', 'daemon.bundle', 'setup', $BundleDir) -Capture
+    $result = Invoke-Program $VenvPython @('-m', 'daemon', 'bundle', 'setup', $BundleDir) -Capture
     if ($result.Code -ne 0) { Stop-Install 'setting up the token, config or models failed (see above).' }
     foreach ($line in $result.Output) {
         $text = "$line".Trim()
@@ -159,7 +159,7 @@ function Set-Continue {
         Add-Record "Continue.dev not found ($folder); after installing it run: bbj-coder continue install"
         return
     }
-    $result = Invoke-Program $VenvPython @('-m', 'daemon.continue_setup', 'install', '--provider', $Provider)
+    $result = Invoke-Program $VenvPython @('-m', 'daemon', 'continue', 'install', '--provider', $Provider)
     if ($result.Code -eq 0) { Add-Record "Continue.dev points at bbj-coder ($Provider)" }
     else { Add-Record 'Continue.dev NOT configured (see the message above); fix it, then run: bbj-coder continue install' }
 }

@@ -181,7 +181,7 @@ link_command() {
 setup_state() {
     step "Token, config and models"
     local output line
-    output="$("$VENV_DIR/bin/python" -m daemon.bundle setup "$BUNDLE_DIR")"
+    output="$("$VENV_DIR/bin/python" -m daemon bundle setup "$BUNDLE_DIR")"
     while IFS= read -r line; do
         record "${line#"${line%%[! ]*}"}"
     done <<<"$output"
@@ -194,7 +194,7 @@ configure_continue() {
         record "Continue.dev left alone (--no-continue)"
     elif [ ! -d "$folder" ]; then
         record "Continue.dev not found ($folder); after installing it run: bbj-coder continue install"
-    elif "$VENV_DIR/bin/python" -m daemon.continue_setup install --provider "$PROVIDER"; then
+    elif "$VENV_DIR/bin/python" -m daemon continue install --provider "$PROVIDER"; then
         record "Continue.dev points at bbj-coder ($PROVIDER)"
     else
         record "Continue.dev NOT configured (see the message above); fix it, then run: bbj-coder continue install"

@@ -58,7 +58,7 @@ if (Test-Path -LiteralPath $Bbj) {
 
 $continueDir = if ($env:CONTINUE_GLOBAL_DIR) { $env:CONTINUE_GLOBAL_DIR } else { Join-Path $HOME '.continue' }
 if ((Test-Path -LiteralPath $continueDir -PathType Container) -and (Test-Path -LiteralPath $VenvPython)) {
-    $result = Invoke-Program $VenvPython @('-m', 'daemon.continue_setup', 'uninstall')
+    $result = Invoke-Program $VenvPython @('-m', 'daemon', 'continue', 'uninstall')
     if ($result.Code -eq 0) { Add-Record 'Continue.dev: bbj-coder entries removed (everything else kept)' }
     else { Add-Record 'Continue.dev: could not remove the bbj-coder entries; remove them by hand' }
 }

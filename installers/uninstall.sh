@@ -88,7 +88,7 @@ stop_daemon() {
 remove_continue_entries() {
     local folder="${CONTINUE_GLOBAL_DIR:-$HOME/.continue}"
     [ -d "$folder" ] && [ -x "$VENV_DIR/bin/python" ] || return 0
-    if "$VENV_DIR/bin/python" -m daemon.continue_setup uninstall; then
+    if "$VENV_DIR/bin/python" -m daemon continue uninstall; then
         record "Continue.dev: bbj-coder entries removed (everything else kept)"
     else
         record "Continue.dev: could not remove the bbj-coder entries (see above); remove them by hand"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.tinymodel import TinyModel, build_tiny_model
+from daemon.models.tinymodel import TinyModel, build_tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

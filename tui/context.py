@@ -6,9 +6,9 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from daemon.catalogue import CATALOGUE_ENV
-from daemon.doctor import CheckOutcome, HashCache, OutcomeCallback, run_doctor
+from daemon.models.catalogue import CATALOGUE_ENV
 from daemon.paths import AppPaths, app_paths
+from daemon.setup.doctor import CheckOutcome, HashCache, OutcomeCallback, run_doctor
 from tui.daemon_link import LaunchResult, start_daemon
 
 DoctorRunner = Callable[[OutcomeCallback], Awaitable[list[CheckOutcome]]]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.doctor import format_duration
-from daemon.download import format_size
+from daemon.models.download import format_size
+from daemon.setup.doctor import format_duration
 
 __all__ = ["format_duration", "format_eta", "format_rate", "format_size", "format_transfer"]
 

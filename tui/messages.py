@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from daemon.doctor import CheckOutcome
+from daemon.setup.doctor import CheckOutcome
 
 
 @dataclass

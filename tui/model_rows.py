@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.catalogue import Catalogue, CatalogueEntry
-from daemon.download import format_size, partial_bytes
-from daemon.store import Manifest, ModelEntry
+from daemon.models.catalogue import Catalogue, CatalogueEntry
+from daemon.models.download import format_size, partial_bytes
+from daemon.models.store import Manifest, ModelEntry
 
 
 @dataclass(frozen=True)

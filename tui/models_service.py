@@ -10,16 +10,16 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from daemon.catalogue import CATALOGUE_ENV, Catalogue, CatalogueEntry, load_catalogue
-from daemon.download import (
+from daemon.errors import BbjCoderError, StoreError
+from daemon.models.catalogue import CATALOGUE_ENV, Catalogue, CatalogueEntry, load_catalogue
+from daemon.models.download import (
     ProgressCallback,
     check_free_space,
     download_model,
     format_size,
 )
-from daemon.errors import BbjCoderError, StoreError
+from daemon.models.store import Manifest, ModelStore, sha256_file
 from daemon.paths import AppPaths
-from daemon.store import Manifest, ModelStore, sha256_file
 from tui.daemon_link import reload_daemon
 
 BytesCallback = Callable[[int], None]

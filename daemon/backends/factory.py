@@ -32,7 +32,7 @@ def _fim_format(config: Config, path: Path | None) -> FimFormat | None:
         return format_by_name(config.model.fim_format)
     if path is None:
         return format_by_name("qwen2.5-coder")
-    from daemon.gguf_info import read_gguf_info
+    from daemon.models.gguf_info import read_gguf_info
 
     try:
         return read_gguf_info(path).fim_format

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
-from daemon.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
+from daemon.backends.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
 from daemon.errors import (
     BackendUnavailableError,
     GenerationError,
     ModelLoadError,
     PromptTooLongError,
 )
-from daemon.gguf_info import GgufInfo, read_gguf_info
+from daemon.models.gguf_info import GgufInfo, read_gguf_info
 from fim import FimFormat
 
 

@@ -34,14 +34,14 @@ from daemon.backends._http import (
     transport_reason,
 )
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
-from daemon.chatml import CHATML_STOPS
+from daemon.backends.chatml import CHATML_STOPS
+from daemon.backends.stops import StopMatcher
 from daemon.errors import (
     BackendUnavailableError,
     BbjCoderError,
     ModelLoadError,
     ModelNotFoundError,
 )
-from daemon.stops import StopMatcher
 from fim import FORMATS, QWEN25_CODER, FimFormat, format_by_name
 
 log = logging.getLogger("bbj_coder")
@@ -334,7 +334,7 @@ def _format_in(template: str) -> FimFormat | None:
 
 
 def _gguf_format(path: Path) -> FimFormat | None:
-    from daemon.gguf_info import read_gguf_info
+    from daemon.models.gguf_info import read_gguf_info
 
     return read_gguf_info(path).fim_format
 
@@ -414,7 +414,7 @@ async def _register(
 
 
 async def _hash(path: Path) -> str:
-    from daemon.store import sha256_file
+    from daemon.models.store import sha256_file
 
     try:
         return await asyncio.to_thread(sha256_file, path)
@@ -520,9 +520,9 @@ def _push_plan(
 ) -> tuple[str, Path, str | None, FimFormat | None, int, str]:
     """(name, file, sha256, FIM format, num_ctx, Ollama URL) from the store and the config."""
     from daemon.config import load_config
-    from daemon.gguf_info import read_gguf_info
+    from daemon.models.gguf_info import read_gguf_info
+    from daemon.models.store import ModelStore
     from daemon.paths import app_paths
-    from daemon.store import ModelStore
 
     paths = app_paths()
     config = load_config(paths.config_file).config

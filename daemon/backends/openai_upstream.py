@@ -36,9 +36,9 @@ from daemon.backends.base import (
     SamplingParams,
     TextStream,
 )
-from daemon.chatml import CHATML_STOPS
+from daemon.backends.chatml import CHATML_STOPS
+from daemon.backends.stops import StopMatcher
 from daemon.errors import BackendUnavailableError, ModelNotFoundError
-from daemon.stops import StopMatcher
 from fim import FimFormat
 
 # TGI (and OpenAI itself) accept at most four stop strings; the rest are applied here.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from daemon.tinymodel import build_tiny_model
+from daemon.models.tinymodel import build_tiny_model
 from trainer.data.build import build_dataset
 from trainer.data.config import DataConfig
 

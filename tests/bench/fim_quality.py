@@ -199,7 +199,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bbj-fim-quality-"))
     model = args.model
     if model is None:
-        from daemon.tinymodel import build_tiny_model
+        from daemon.models.tinymodel import build_tiny_model
 
         model = build_tiny_model(work / "model").gguf_path
     holes = collect_holes(args.corpus, args.holes, args.seed)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.check.command import run_check_command
+from daemon.cli.check import run_check_command
 from tests.check.helpers import install_fake_bbjcpl, posix_only
 
 GOOD = 'print "hello"\n'

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
-from daemon.chat_service import ChatService, with_generation_note
 from daemon.check import BbjcplChecker, BuiltinChecker
 from daemon.config import CheckSettings, FimSettings
-from daemon.fim_service import CompileGate, FimRequest, FimService
+from daemon.services.chat import ChatService, with_generation_note
+from daemon.services.fim import CompileGate, FimRequest, FimService
 from fim import QWEN25_CODER
 
 BROKEN = 'Here you go:\n```bbj\nfor i = 1 to 3\n  print "x\n```\n'

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from daemon.tinymodel import build_tiny_model
+from daemon.models.tinymodel import build_tiny_model
 from tests.conftest import run_cli, start_daemon
 from tests.daemon.fim_load import fim_load
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from daemon.backends.base import ChatMessage
+from daemon.backends.chatml import IM_START, chatml_segments
 from daemon.backends.llama import LlamaBackend, LlamaOptions
-from daemon.chatml import IM_START, chatml_segments
 from fim import QWEN25_CODER
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from daemon.backends.stops import StopMatcher
 from daemon.errors import TokenError
-from daemon.security import is_loopback_host, load_or_create_token
-from daemon.stops import StopMatcher
-from daemon.typeahead import TypeAheadCache
+from daemon.server.security import is_loopback_host, load_or_create_token
+from daemon.services.typeahead import TypeAheadCache
 
 
 def feed_all(matcher: StopMatcher, chunks: list[str]) -> str:

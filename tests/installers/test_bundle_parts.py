@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from daemon._bundle_files import add_models, write_sums
-from daemon._bundle_setup import setup_from_bundle
-from daemon._bundle_wheels import (
+from daemon.models.store import ModelStore, sha256_file
+from daemon.models.tinymodel import TinyModel
+from daemon.setup.bundle.build import bundle_build_command
+from daemon.setup.bundle.files import add_models, write_sums
+from daemon.setup.bundle.install_step import setup_from_bundle
+from daemon.setup.bundle.wheels import (
     BundleError,
     find_llama_wheel,
     host_name,
     missing_requirements,
     resolve_target,
 )
-from daemon.bundle import bundle_build_command
-from daemon.store import ModelStore, sha256_file
-from daemon.tinymodel import TinyModel
 
 WINDOWS = {
     "sys_platform": "win32",

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daemon._continue_models import (
+from daemon.setup.continuedev.entries import (
     MANAGED_NAMES,
     model_entries,
     render_entries,
     render_new_config,
 )
-from daemon.continue_setup import (
+from daemon.setup.continuedev.install import (
     continue_install_command,
     continue_uninstall_command,
     daemon_endpoint,
@@ -335,7 +335,7 @@ def test_a_windows_config_keeps_its_crlf_line_ends(setup: Setup) -> None:
 
 def test_the_entry_point_the_installers_call(setup: Setup, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, "-m", "daemon.continue_setup"]
+    command = [sys.executable, "-m", "daemon", "continue"]
 
     done = subprocess.run(
         [*command, "install", "--provider", "openai"],

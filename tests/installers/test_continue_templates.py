@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daemon._continue_models import (
+from daemon.setup.continuedev.entries import (
     PLACEHOLDER_TOKEN,
     PROVIDERS,
     Endpoint,

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daemon._bundle_wheels import BundleError, find_llama_wheel, resolve_target, wheel_caches
-from daemon.bundle import bundle_build_command, llama_version, source_root
-from daemon.tinymodel import TinyModel
+from daemon.models.tinymodel import TinyModel
+from daemon.setup.bundle.build import bundle_build_command, llama_version, source_root
+from daemon.setup.bundle.wheels import BundleError, find_llama_wheel, resolve_target, wheel_caches
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from daemon.instance import read_state
-from daemon.tinymodel import TinyModel
+from daemon.models.tinymodel import TinyModel
 from tests.conftest import free_port, run_cli
 from tests.lsp.conftest import (
     NEOVIM,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from daemon.tinymodel import TinyModel, build_tiny_model
+from daemon.models.tinymodel import TinyModel, build_tiny_model
 
 HAS_SAFETENSORS = importlib.util.find_spec("safetensors") is not None
 

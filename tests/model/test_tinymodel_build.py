@@ -13,8 +13,14 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, pre_tokenizers
 
-from daemon import _tinymodel_gguf, tinymodel
-from daemon.tinymodel import TINY_SPECIAL_TOKENS, TinyModel, build_tiny_model, sample_bbj_corpus
+from daemon.models import gguf_writer as _tinymodel_gguf
+from daemon.models import tinymodel
+from daemon.models.tinymodel import (
+    TINY_SPECIAL_TOKENS,
+    TinyModel,
+    build_tiny_model,
+    sample_bbj_corpus,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIM_AND_REPO_TOKENS = TINY_SPECIAL_TOKENS[3:]
@@ -336,7 +342,7 @@ def test_build_leaves_no_temp_files(tmp_path: Path) -> None:
 
 def test_concurrent_builder_waits_for_the_lock(tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from daemon.tinymodel import "
+        "import sys; from pathlib import Path; from daemon.models.tinymodel import "
         "build_tiny_model; print(build_tiny_model(Path(sys.argv[1])).gguf_path)"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -358,7 +364,7 @@ def test_concurrent_builder_waits_for_the_lock(tmp_path: Path) -> None:
 
 def test_parallel_builds_into_one_dir_both_succeed(tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from daemon.tinymodel import "
+        "import sys; from pathlib import Path; from daemon.models.tinymodel import "
         "build_tiny_model; build_tiny_model(Path(sys.argv[1]))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

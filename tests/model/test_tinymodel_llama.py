@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from daemon.tinymodel import TINY_SPECIAL_TOKENS, TinyModel, sample_bbj_corpus
+from daemon.models.tinymodel import TINY_SPECIAL_TOKENS, TinyModel, sample_bbj_corpus
 
 llama_cpp = pytest.importorskip("llama_cpp")
 

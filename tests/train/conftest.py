@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.tinymodel import TinyModel, build_tiny_model
+from daemon.models.tinymodel import TinyModel, build_tiny_model
 
 CHAT_ITEMS = 24
 SOURCE_FILES = 8

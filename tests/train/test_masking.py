@@ -64,7 +64,7 @@ def test_chat_trains_on_assistant_turns_and_their_im_end_only(tokenizer) -> None
 
 def test_the_training_layout_is_the_daemons_chatml(tokenizer) -> None:
     from daemon.backends.base import ChatMessage
-    from daemon.chatml import render_chatml
+    from daemon.backends.chatml import render_chatml
 
     rendered = tokenizer.apply_chat_template(
         CONVERSATION[:-1],
@@ -76,7 +76,7 @@ def test_the_training_layout_is_the_daemons_chatml(tokenizer) -> None:
 
 
 def test_a_conversation_without_system_message_gets_the_daemons(tokenizer) -> None:
-    from daemon.chatml import DEFAULT_SYSTEM_PROMPT
+    from daemon.backends.chatml import DEFAULT_SYSTEM_PROMPT
 
     row = chat_row(tokenizer, CONVERSATION[1:3])
     assert DEFAULT_SYSTEM_PROMPT in tokenizer.decode(row["input_ids"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.tinymodel import build_tiny_model
+from daemon.models.tinymodel import build_tiny_model
 from trainer.data.config import DataConfig
 from trainer.data.tokens import HFTokenCounter, load_token_counter
 

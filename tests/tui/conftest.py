@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from daemon.models.tinymodel import TinyModel
 from daemon.paths import AppPaths, app_paths
-from daemon.tinymodel import TinyModel
 from tests.conftest import free_port
 from tests.tui.http_fixtures import FileServer
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from daemon.models.catalogue import CatalogueError, load_catalogue, parse_catalogue
 from tests.tui.conftest import catalogue_model, write_catalogue
 from tests.tui.http_fixtures import Behaviour, FileServer
 

@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-import daemon.doctor._daemon as daemon_checks
-import daemon.doctor._machine as machine_checks
-import daemon.doctor._model as model_checks
-import daemon.doctor._runner as runner
+import daemon.setup.doctor._daemon as daemon_checks
+import daemon.setup.doctor._machine as machine_checks
+import daemon.setup.doctor._model as model_checks
+import daemon.setup.doctor._runner as runner
 from daemon.config import Config
-from daemon.doctor import (
+from daemon.models.store import ModelStore
+from daemon.models.tinymodel import TinyModel
+from daemon.paths import AppPaths, app_paths
+from daemon.setup.doctor import (
     CHECK_NAMES,
     CheckOutcome,
     DoctorContext,
@@ -30,9 +33,6 @@ from daemon.doctor import (
     ollama_url,
     run_doctor,
 )
-from daemon.paths import AppPaths, app_paths
-from daemon.store import ModelStore
-from daemon.tinymodel import TinyModel
 from tests.check.helpers import install_fake_bbjcpl
 from tests.conftest import RunningDaemon, free_port, start_daemon
 from tests.tui.http_fixtures import FileServer

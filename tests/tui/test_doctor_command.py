@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from daemon.doctor import CHECK_NAMES, CheckOutcome, render_text, run_doctor_command
 from daemon.paths import AppPaths
+from daemon.setup.doctor import CHECK_NAMES, CheckOutcome, render_text, run_doctor_command
 
 
 def test_text_report_and_exit_status(home: AppPaths, capsys: pytest.CaptureFixture[str]) -> None:

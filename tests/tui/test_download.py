@@ -12,9 +12,9 @@ from typing import Any, BinaryIO
 
 import pytest
 
-import daemon.download as download
-from daemon.catalogue import CatalogueEntry, parse_catalogue
-from daemon.download import (
+import daemon.models.download as download
+from daemon.models.catalogue import CatalogueEntry, parse_catalogue
+from daemon.models.download import (
     DownloadCancelledError,
     DownloadIntegrityError,
     DownloadProgress,
@@ -25,7 +25,7 @@ from daemon.download import (
     part_path,
     partial_bytes,
 )
-from daemon.store import ModelStore
+from daemon.models.store import ModelStore
 from tests.tui.conftest import catalogue_model
 from tests.tui.http_fixtures import Behaviour, FileServer
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from daemon.instance import DaemonState, InstanceLock, read_state
+from daemon.models.store import ModelStore
+from daemon.models.tinymodel import TinyModel
 from daemon.paths import AppPaths
-from daemon.server import stop_daemon
-from daemon.store import ModelStore
-from daemon.tinymodel import TinyModel
+from daemon.server.lifecycle import stop_daemon
 from tests.conftest import free_port
 from tests.tui.tui_support import (
     SAMPLE_OUTCOMES,

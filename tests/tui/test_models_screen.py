@@ -8,11 +8,11 @@ import httpx
 import pytest
 from textual.widgets import Input, ProgressBar
 
-from daemon.catalogue import CatalogueEntry
-from daemon.download import partial_bytes
+from daemon.models.catalogue import CatalogueEntry
+from daemon.models.download import partial_bytes
+from daemon.models.store import ModelStore
+from daemon.models.tinymodel import TinyModel
 from daemon.paths import AppPaths
-from daemon.store import ModelStore
-from daemon.tinymodel import TinyModel
 from tests.conftest import start_daemon
 from tests.tui.conftest import catalogue_model, write_catalogue
 from tests.tui.http_fixtures import Behaviour, FileServer

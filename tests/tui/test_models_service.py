@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.download import InsufficientSpaceError
+from daemon.models.download import InsufficientSpaceError
+from daemon.models.tinymodel import TinyModel
 from daemon.paths import AppPaths
-from daemon.tinymodel import TinyModel
 from tests.tui.conftest import catalogue_model, write_catalogue
 from tui.models_service import ModelsService
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from daemon.errors import ModelLoadError, ModelNotFoundError, StoreError
-from daemon.store import ModelStore, sha256_file
-from daemon.tinymodel import TinyModel
+from daemon.models.store import ModelStore, sha256_file
+from daemon.models.tinymodel import TinyModel
 
 
 def _store_with(tiny_model: TinyModel, tmp_path: Path, *names: str) -> ModelStore:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from daemon.doctor import CheckOutcome, OutcomeCallback
 from daemon.paths import AppPaths
+from daemon.setup.doctor import CheckOutcome, OutcomeCallback
 from tui.app import BbjCoderApp
 from tui.context import TuiContext
 from tui.daemon_link import LaunchResult

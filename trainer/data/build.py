@@ -34,8 +34,9 @@ class BuildResult:
     seconds: float
 
 
-def build_dataset(config: DataConfig, *, checker: CheckFn | None = None,
-                  counter: TokenCounter | None = None) -> BuildResult:
+def build_dataset(
+    config: DataConfig, *, checker: CheckFn | None = None, counter: TokenCounter | None = None
+) -> BuildResult:
     """Build one versioned data directory under ``config.out`` and return where it is.
 
     ``checker`` defaults to the daemon's built-in checker, ``counter`` to the configured
@@ -54,8 +55,10 @@ def build_dataset(config: DataConfig, *, checker: CheckFn | None = None,
     files = facts.inputs.scan.files
     facts.train_files, facts.val_files = split_files(files, config.val_fraction, config.seed)
     fim_train, fim_val = _fim(facts, counter)
-    cpt = {label: _cpt(facts, chosen, counter, label) for label, chosen in
-           (("train", facts.train_files), ("val", facts.val_files))}
+    cpt = {
+        label: _cpt(facts, chosen, counter, label)
+        for label, chosen in (("train", facts.train_files), ("val", facts.val_files))
+    }
     check_leakage(facts.train, facts.val, facts.train_files, facts.val_files, fim_train, fim_val)
     outputs = {
         "train.jsonl": [_chat_record(e) for e in facts.train],
@@ -69,8 +72,9 @@ def build_dataset(config: DataConfig, *, checker: CheckFn | None = None,
     return BuildResult(directory, report_document(facts), time.perf_counter() - started)
 
 
-def _clean(examples: list[Example], config: DataConfig, checker: CheckFn | None,
-           steps: list[StepReport]) -> list[Example]:
+def _clean(
+    examples: list[Example], config: DataConfig, checker: CheckFn | None, steps: list[StepReport]
+) -> list[Example]:
     examples, step = repair_escapes(examples)
     steps.append(step)
     examples, step = normalise_code_fences(examples)
@@ -112,8 +116,9 @@ def _fim(facts: BuildFacts, counter: TokenCounter) -> tuple[list[dict], list[dic
 
 def _cpt(facts: BuildFacts, files: list, counter: TokenCounter, label: str) -> list[dict]:
     config = facts.config
-    records, step = pack_corpus(files, config.max_seq_len, counter, config.seed, label,
-                                config.progress)
+    records, step = pack_corpus(
+        files, config.max_seq_len, counter, config.seed, label, config.progress
+    )
     facts.cpt.append(step)
     return records
 
@@ -147,11 +152,12 @@ def _write(facts: BuildFacts, outputs: dict[str, list[dict]]) -> Path:
             write_jsonl(stage / name, records)
         document = report_document(facts)
         write_json(stage / "report.json", document)
-        (stage / "report.md").write_text(report_markdown(document), encoding="utf-8",
-                                         newline="\n")
-        write_histogram(stage / HISTOGRAM_NAME,
-                        {"chat": facts.chat_tokens, "FIM": facts.fim_tokens},
-                        facts.config.max_seq_len)
+        (stage / "report.md").write_text(report_markdown(document), encoding="utf-8", newline="\n")
+        write_histogram(
+            stage / HISTOGRAM_NAME,
+            {"chat": facts.chat_tokens, "FIM": facts.fim_tokens},
+            facts.config.max_seq_len,
+        )
         inputs = list(facts.inputs.read_paths)
         if facts.config.tokenizer is not None:
             tokenizer = Path(facts.tokenizer)

@@ -35,8 +35,9 @@ class BadRecord(ValueError):
         self.field = field
 
 
-def load_chatml_file(path: Path, first_order: int, max_line_bytes: int
-                     ) -> tuple[list[Example], list[Problem]]:
+def load_chatml_file(
+    path: Path, first_order: int, max_line_bytes: int
+) -> tuple[list[Example], list[Problem]]:
     """Every good record of ``path``; bad lines become problems, never exceptions."""
     name = str(path)
     examples: list[Example] = []
@@ -107,7 +108,7 @@ def _validate(record: Any) -> dict[str, Any]:
         raise BadRecord("has no user message", "messages")
     if roles[-1] != "assistant":
         raise BadRecord("must end with an assistant message", "messages")
-    if "system" in roles[roles.index("user"):]:
+    if "system" in roles[roles.index("user") :]:
         raise BadRecord("has a system message after the conversation started", "messages")
     return {**record, "messages": cleaned}
 
@@ -142,8 +143,9 @@ def _content_text(content: Any) -> str | None:
     return None
 
 
-def _example(record: dict[str, Any], source: str, order: int, problems: list[Problem],
-             line: int) -> Example:
+def _example(
+    record: dict[str, Any], source: str, order: int, problems: list[Problem], line: int
+) -> Example:
     path = source.rsplit(":", 1)[0]
     generations = _labels(record.get("generation"), GENERATIONS)
     if generations is None:

@@ -51,8 +51,9 @@ def _answers(example: Example) -> list[str]:
     return [m.content for m in example.messages if m.role == "assistant"]
 
 
-def check_examples(examples: list[Example], check: CheckFn, drop_failing: bool,
-                   show_progress: bool) -> tuple[list[Example], StepReport]:
+def check_examples(
+    examples: list[Example], check: CheckFn, drop_failing: bool, show_progress: bool
+) -> tuple[list[Example], StepReport]:
     """Set ``check_ok`` on every example with code; drop failures when asked to."""
     report = StepReport("checker")
     cache: dict[str, tuple[bool | None, str]] = {}
@@ -79,8 +80,9 @@ def check_examples(examples: list[Example], check: CheckFn, drop_failing: bool,
     return result, report
 
 
-def _verdict(blocks: tuple[str, ...], check: CheckFn, cache: dict[str, tuple[bool | None, str]]
-             ) -> tuple[bool | None, str]:
+def _verdict(
+    blocks: tuple[str, ...], check: CheckFn, cache: dict[str, tuple[bool | None, str]]
+) -> tuple[bool | None, str]:
     """(verdict, first error) over all blocks: (None, "") without code, (None, why) on a crash."""
     if not blocks:
         return None, ""

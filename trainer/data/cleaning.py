@@ -125,15 +125,19 @@ def flag_missing_code(examples: list[Example], drop: bool) -> tuple[list[Example
 def _missing_code(example: Example) -> bool:
     messages = example.messages
     for question, answer in pairwise(messages):
-        if question.role == "user" and answer.role == "assistant" and asks_for_code(
-            example, question.content
-        ) and not has_code_block(answer.content):
+        if (
+            question.role == "user"
+            and answer.role == "assistant"
+            and asks_for_code(example, question.content)
+            and not has_code_block(answer.content)
+        ):
             return True
     return False
 
 
-def assign_system_prompts(examples: list[Example], prompts: tuple[str, ...], seed: int
-                          ) -> tuple[list[Example], StepReport]:
+def assign_system_prompts(
+    examples: list[Example], prompts: tuple[str, ...], seed: int
+) -> tuple[list[Example], StepReport]:
     """Give every conversation without a system message one of ``prompts``, chosen by a hash of
     its prompt, so the choice never changes between builds."""
     report = StepReport("system prompts")

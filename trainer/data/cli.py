@@ -14,28 +14,66 @@ SHOWN_PROBLEMS = 5
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train data`` options; a flag given here wins over the config file."""
-    parser.add_argument("--config", type=Path, default=None,
-                        help="TOML file with the settings (top level or a [data] table).")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="TOML file with the settings (top level or a [data] table).",
+    )
     for name in ("markdown", "chatml", "sources"):
-        parser.add_argument(f"--{name}", type=Path, action="append", default=None,
-                            metavar="PATH", help=field_help(name) + " Repeatable.")
+        parser.add_argument(
+            f"--{name}",
+            type=Path,
+            action="append",
+            default=None,
+            metavar="PATH",
+            help=field_help(name) + " Repeatable.",
+        )
     parser.add_argument("--out", type=Path, default=None, help=field_help("out"))
     parser.add_argument("--tokenizer", type=Path, default=None, help=field_help("tokenizer"))
     parser.add_argument("--max-seq-len", type=int, default=None, help=field_help("max_seq_len"))
     parser.add_argument("--seed", type=int, default=None, help=field_help("seed"))
-    parser.add_argument("--val-fraction", type=float, default=None,
-                        help=field_help("val_fraction"))
+    parser.add_argument("--val-fraction", type=float, default=None, help=field_help("val_fraction"))
     parser.add_argument("--fim-rate", type=float, default=None, help=field_help("fim_rate"))
-    parser.add_argument("--no-check", dest="check_code", action="store_const", const=False,
-                        default=None, help="Do not run the checker on examples' code.")
-    parser.add_argument("--drop-failing", action="store_const", const=True, default=None,
-                        help=field_help("drop_failing"))
-    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False,
-                        default=None, help="Do not draw progress bars.")
+    parser.add_argument(
+        "--no-check",
+        dest="check_code",
+        action="store_const",
+        const=False,
+        default=None,
+        help="Do not run the checker on examples' code.",
+    )
+    parser.add_argument(
+        "--drop-failing",
+        action="store_const",
+        const=True,
+        default=None,
+        help=field_help("drop_failing"),
+    )
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_const",
+        const=False,
+        default=None,
+        help="Do not draw progress bars.",
+    )
 
 
-_OVERRIDES = ("markdown", "chatml", "sources", "out", "tokenizer", "max_seq_len", "seed",
-              "val_fraction", "fim_rate", "check_code", "drop_failing", "progress")
+_OVERRIDES = (
+    "markdown",
+    "chatml",
+    "sources",
+    "out",
+    "tokenizer",
+    "max_seq_len",
+    "seed",
+    "val_fraction",
+    "fim_rate",
+    "check_code",
+    "drop_failing",
+    "progress",
+)
 
 
 def data_command_from_args(args: argparse.Namespace) -> int:
@@ -63,20 +101,26 @@ def run_data_command(config: DataConfig) -> int:
     report = result.report
     _print_problems(report["problems"])
     chat, fim, cpt = report["chat"], report["fim"], report["cpt"]
-    print(f"chat: {chat['train']} train, {chat['val']} validation; "
-          f"FIM: {fim.get('train', 0)} train, {fim.get('val', 0)} validation; pretraining: "
-          f"{cpt['cpt train'].get('records', 0)} train, {cpt['cpt val'].get('records', 0)} "
-          "validation records")
-    print(f"wrote {result.directory} in {result.seconds:.1f} s "
-          f"(report: {result.directory / 'report.md'})")
+    print(
+        f"chat: {chat['train']} train, {chat['val']} validation; "
+        f"FIM: {fim.get('train', 0)} train, {fim.get('val', 0)} validation; pretraining: "
+        f"{cpt['cpt train'].get('records', 0)} train, {cpt['cpt val'].get('records', 0)} "
+        "validation records"
+    )
+    print(
+        f"wrote {result.directory} in {result.seconds:.1f} s "
+        f"(report: {result.directory / 'report.md'})"
+    )
     return 0
 
 
 def _print_problems(problems: dict) -> None:
     if not problems["count"]:
         return
-    print(f"{problems['count']} input problem(s), {problems['skipped']} input(s) skipped:",
-          file=sys.stderr)
+    print(
+        f"{problems['count']} input problem(s), {problems['skipped']} input(s) skipped:",
+        file=sys.stderr,
+    )
     for item in problems["items"][:SHOWN_PROBLEMS]:
         where = item["path"] + (f", line {item['line']}" if item["line"] else "")
         where += f", field '{item['field']}'" if item["field"] else ""

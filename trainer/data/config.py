@@ -115,8 +115,10 @@ class DataConfig:
     )
     fim_max_middle_tokens: int = field(
         default=256,
-        metadata=_help("Longest middle (completion) of a FIM sample, in tokens; at most a "
-                       "quarter of max_seq_len is used."),
+        metadata=_help(
+            "Longest middle (completion) of a FIM sample, in tokens; at most a "
+            "quarter of max_seq_len is used."
+        ),
     )
     progress: bool = field(default=True, metadata=_help("Show progress bars on stderr."))
 
@@ -221,8 +223,11 @@ def _validate(config: DataConfig) -> None:
         (0.0 < config.val_fraction < 1.0, "val_fraction", "must be between 0 and 1"),
         (0.0 <= config.fim_rate <= 1.0, "fim_rate", "must be between 0 and 1"),
         (0.0 <= config.fim_repo_rate <= 1.0, "fim_repo_rate", "must be between 0 and 1"),
-        (0.0 < config.near_duplicate_threshold <= 1.0, "near_duplicate_threshold",
-         "must be above 0 and at most 1"),
+        (
+            0.0 < config.near_duplicate_threshold <= 1.0,
+            "near_duplicate_threshold",
+            "must be above 0 and at most 1",
+        ),
         (1 <= len(config.system_prompts) <= 5, "system_prompts", "must hold 1 to 5 prompts"),
         (all(p.strip() for p in config.system_prompts), "system_prompts", "has an empty prompt"),
         (config.fim_samples_per_file >= 1, "fim_samples_per_file", "must be at least 1"),
@@ -231,8 +236,11 @@ def _validate(config: DataConfig) -> None:
         (config.max_file_bytes >= 1, "max_file_bytes", "must be at least 1"),
         (config.max_line_bytes >= 1, "max_line_bytes", "must be at least 1"),
         (bool(config.extensions), "extensions", "must name at least one extension"),
-        (set(config.fim_span_types) <= set(SPAN_TYPES) and bool(config.fim_span_types),
-         "fim_span_types", f"must be a non-empty list of {', '.join(SPAN_TYPES)}"),
+        (
+            set(config.fim_span_types) <= set(SPAN_TYPES) and bool(config.fim_span_types),
+            "fim_span_types",
+            f"must be a non-empty list of {', '.join(SPAN_TYPES)}",
+        ),
     )
     for ok, key, message in checks:
         if not ok:

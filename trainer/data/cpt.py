@@ -24,16 +24,25 @@ def document(file: SourceFile) -> str:
     return f"{FILE_SEPARATOR}{file.rel_path}\n{text}"
 
 
-def pack_corpus(files: list[SourceFile], max_seq_len: int, counter: TokenCounter, seed: int,
-                label: str, show_progress: bool) -> tuple[list[dict], StepReport]:
+def pack_corpus(
+    files: list[SourceFile],
+    max_seq_len: int,
+    counter: TokenCounter,
+    seed: int,
+    label: str,
+    show_progress: bool,
+) -> tuple[list[dict], StepReport]:
     report = StepReport(f"cpt {label}")
     ordered = sorted(files, key=lambda f: stable_hash(seed, "cpt-order", f.key))
     documents = [document(f) for f in ordered]
     pieces: list[Piece] = []
     counts = counter.count_many(documents)
-    for text, tokens in progress_bar(zip(documents, counts, strict=True),
-                                     f"packing pretraining data ({label})", show_progress,
-                                     total=len(documents)):
+    for text, tokens in progress_bar(
+        zip(documents, counts, strict=True),
+        f"packing pretraining data ({label})",
+        show_progress,
+        total=len(documents),
+    ):
         if tokens <= max_seq_len:
             pieces.append(Piece(text, tokens, exact=True))
         else:
@@ -73,8 +82,9 @@ def _pack(pieces: list[Piece], max_seq_len: int) -> list[Piece]:
 
 
 def _join(pieces: list[Piece]) -> Piece:
-    return Piece("".join(p.text for p in pieces), sum(p.tokens for p in pieces),
-                 all(p.exact for p in pieces))
+    return Piece(
+        "".join(p.text for p in pieces), sum(p.tokens for p in pieces), all(p.exact for p in pieces)
+    )
 
 
 def _split_long(text: str, max_seq_len: int, counter: TokenCounter) -> list[Piece]:
@@ -117,8 +127,16 @@ def _verified(records: list[Piece], max_seq_len: int, counter: TokenCounter) -> 
         if tokens <= max_seq_len:
             result.append(Piece(record.text, tokens, exact=True))
             continue
-        result.extend(_verified([Piece(half, 0, exact=False) for half in _halves(
-            record.text, max_seq_len, counter)], max_seq_len, counter))
+        result.extend(
+            _verified(
+                [
+                    Piece(half, 0, exact=False)
+                    for half in _halves(record.text, max_seq_len, counter)
+                ],
+                max_seq_len,
+                counter,
+            )
+        )
     return result
 
 

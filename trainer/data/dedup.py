@@ -46,9 +46,11 @@ def deduplicate(examples: list[Example], threshold: float) -> tuple[list[Example
     for index, key in enumerate(keys):
         by_key[key].append(index)
     distinct = list(by_key)
-    clusters = _near_duplicate_clusters(distinct, threshold) if threshold < 1.0 else [
-        [i] for i in range(len(distinct))
-    ]
+    clusters = (
+        _near_duplicate_clusters(distinct, threshold)
+        if threshold < 1.0
+        else [[i] for i in range(len(distinct))]
+    )
     keep: list[int] = []
     for cluster in clusters:
         members = [index for key_index in cluster for index in by_key[distinct[key_index]]]
@@ -56,8 +58,9 @@ def deduplicate(examples: list[Example], threshold: float) -> tuple[list[Example
     return [examples[i] for i in sorted(keep)], report
 
 
-def _resolve(members: list[int], examples: list[Example], keys: list[str],
-             report: StepReport) -> int:
+def _resolve(
+    members: list[int], examples: list[Example], keys: list[str], report: StepReport
+) -> int:
     winner = max(members, key=lambda i: answer_quality(examples[i]))
     for index in sorted(members):
         if index == winner:
@@ -68,19 +71,21 @@ def _resolve(members: list[int], examples: list[Example], keys: list[str],
             continue
         report.add("conflicting answers")
         if len(report.details) < DETAIL_LIMIT:
-            report.details.append({
-                "match": kind,
-                "prompt": examples[winner].first("user")[:200],
-                "kept": examples[winner].source,
-                "dropped": examples[index].source,
-            })
+            report.details.append(
+                {
+                    "match": kind,
+                    "prompt": examples[winner].first("user")[:200],
+                    "kept": examples[winner].source,
+                    "dropped": examples[index].source,
+                }
+            )
     return winner
 
 
 def shingles(text: str) -> set[int]:
     """CRC32 hashes of the word trigrams of ``text`` (the whole text when it is shorter)."""
     tokens = words(text)
-    grams = [" ".join(tokens[i:i + 3]) for i in range(max(1, len(tokens) - 2))]
+    grams = [" ".join(tokens[i : i + 3]) for i in range(max(1, len(tokens) - 2))]
     return {zlib.crc32(g.encode("utf-8")) for g in grams}
 
 
@@ -119,7 +124,7 @@ def _candidate_pairs(sets: list[set[int]]) -> set[tuple[int, int]]:
         values = np.fromiter(items, dtype=np.uint64, count=len(items))[:, None]
         signature = ((values * mul + add) >> np.uint64(32)).min(axis=0)
         for band in range(0, PERMUTATIONS, ROWS_PER_BAND):
-            key = band.to_bytes(2, "big") + signature[band:band + ROWS_PER_BAND].tobytes()
+            key = band.to_bytes(2, "big") + signature[band : band + ROWS_PER_BAND].tobytes()
             buckets[key].append(index)
     pairs: set[tuple[int, int]] = set()
     for members in buckets.values():

@@ -10,8 +10,20 @@ from fim.language import KEYWORDS, first_word
 BBJ_LANGUAGE = "bbj"
 BBJ_ALIASES: frozenset[str] = frozenset(
     {
-        "bbj", "bbx", "bbjt", "bbl", "basic", "bbasic", "business-basic", "businessbasic",
-        "pro5", "vpro5", "visualpro5", "visual-pro5", "dwc", "bbj-gui",
+        "bbj",
+        "bbx",
+        "bbjt",
+        "bbl",
+        "basic",
+        "bbasic",
+        "business-basic",
+        "businessbasic",
+        "pro5",
+        "vpro5",
+        "visualpro5",
+        "visual-pro5",
+        "dwc",
+        "bbj-gui",
     }
 )
 """Info strings taken to mean BBj (compared lower-cased)."""
@@ -68,14 +80,15 @@ def _opening_fence(line: str) -> tuple[str, str, str] | None:
     return match["indent"], marker, info.strip()
 
 
-def _read_block(lines: list[str], start: int, indent: str, marker: str, info: str
-                ) -> tuple[Segment, int]:
+def _read_block(
+    lines: list[str], start: int, indent: str, marker: str, info: str
+) -> tuple[Segment, int]:
     body: list[str] = []
     index = start + 1
     while index < len(lines):
         stripped = lines[index].strip()
         if stripped.startswith(marker[0] * len(marker)) and not stripped.strip(marker[0]):
-            raw = "".join(lines[start:index + 1])
+            raw = "".join(lines[start : index + 1])
             return Segment(raw, True, marker, info, _dedent(body, len(indent))), index + 1
         body.append(lines[index])
         index += 1
@@ -89,7 +102,7 @@ def _dedent(lines: list[str], width: int) -> str:
     out = []
     for line in lines:
         spaces = len(line) - len(line.lstrip(" "))
-        out.append(line[min(spaces, width):])
+        out.append(line[min(spaces, width) :])
     return "".join(out)
 
 
@@ -98,9 +111,7 @@ def looks_like_bbj(code: str) -> bool:
     lines = [line for line in code.splitlines() if line.strip()]
     if not lines:
         return False
-    statements = sum(
-        1 for line in lines if first_word(line) in KEYWORDS or _ASSIGNMENT.match(line)
-    )
+    statements = sum(1 for line in lines if first_word(line) in KEYWORDS or _ASSIGNMENT.match(line))
     return statements * 2 >= len(lines)
 
 

@@ -118,9 +118,10 @@ class FimBuilder:
             return []
         return rng.sample(others, min(self.settings.repo_max_files, len(others)))
 
-    def _fit(self, file: SourceFile, lines: FileLines, span: Span,
-             context_files: list[SourceFile]) -> dict | None:
-        middle = lines.text[span.start:span.end]
+    def _fit(
+        self, file: SourceFile, lines: FileLines, span: Span, context_files: list[SourceFile]
+    ) -> dict | None:
+        middle = lines.text[span.start : span.end]
         completion = middle + END_OF_TEXT
         budget = self.settings.max_seq_len - self.counter.count(completion) - SAFETY_TOKENS
         for _ in range(FIT_ATTEMPTS):
@@ -128,13 +129,18 @@ class FimBuilder:
             chunks = [chunk for _, chunk in context]
             overhead = self.counter.count(self._render("", "", file, chunks))
             prefix_start, suffix_end = self._window(lines, span, budget - overhead)
-            prefix = lines.text[prefix_start:span.start]
-            suffix = lines.text[span.end:suffix_end]
+            prefix = lines.text[prefix_start : span.start]
+            suffix = lines.text[span.end : suffix_end]
             prompt = self._render(prefix, suffix, file, chunks)
             tokens = self._tokens(prompt, completion)
             if tokens <= self.settings.max_seq_len:
-                window = Window(prefix_start, prefix, middle, suffix,
-                                prefix_start > 0 or suffix_end < len(lines.text))
+                window = Window(
+                    prefix_start,
+                    prefix,
+                    middle,
+                    suffix,
+                    prefix_start > 0 or suffix_end < len(lines.text),
+                )
                 return _record(prompt, completion, file, span, window, context, tokens)
             budget -= tokens - self.settings.max_seq_len + SAFETY_TOKENS
             if budget - overhead < 0:
@@ -156,10 +162,10 @@ class FimBuilder:
         prefix_need = trim_prefix(lines, costs, self.counter, span.start, available)[1]
         suffix_need = trim_suffix(lines, costs, self.counter, span.end, available)[1]
         prefix_budget = max(int(available * PREFIX_SHARE), available - suffix_need)
-        prefix_start, prefix_cost = trim_prefix(lines, costs, self.counter, span.start,
-                                                min(prefix_budget, prefix_need))
-        suffix_end, _ = trim_suffix(lines, costs, self.counter, span.end,
-                                    available - prefix_cost)
+        prefix_start, prefix_cost = trim_prefix(
+            lines, costs, self.counter, span.start, min(prefix_budget, prefix_need)
+        )
+        suffix_end, _ = trim_suffix(lines, costs, self.counter, span.end, available - prefix_cost)
         return prefix_start, suffix_end
 
     def _context(self, files: list[SourceFile], budget: int) -> list[tuple[str, ContextFile]]:
@@ -177,12 +183,14 @@ class FimBuilder:
             budget -= cost
         return chunks
 
-    def _render(self, prefix: str, suffix: str, file: SourceFile,
-                context: list[ContextFile]) -> str:
+    def _render(
+        self, prefix: str, suffix: str, file: SourceFile, context: list[ContextFile]
+    ) -> str:
         if not context:
             return FORMAT.render(prefix, suffix)
-        return FORMAT.render(prefix, suffix, path=file.project_path, context=context,
-                             repo_name=file.project)
+        return FORMAT.render(
+            prefix, suffix, path=file.project_path, context=context, repo_name=file.project
+        )
 
 
 @dataclass(frozen=True)
@@ -196,8 +204,15 @@ class Window:
     truncated: bool
 
 
-def _record(prompt: str, completion: str, file: SourceFile, span: Span, window: Window,
-            context: list[tuple[str, ContextFile]], tokens: int) -> dict:
+def _record(
+    prompt: str,
+    completion: str,
+    file: SourceFile,
+    span: Span,
+    window: Window,
+    context: list[tuple[str, ContextFile]],
+    tokens: int,
+) -> dict:
     return {
         "prompt": prompt,
         "completion": completion,

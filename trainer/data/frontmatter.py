@@ -29,13 +29,13 @@ def split_front_matter(path: str, text: str) -> tuple[str, str, int] | Problem:
         return Problem(path, "no YAML front matter: the file must start with a '---' line", 1)
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
-            return "".join(lines[1:index]), "".join(lines[index + 1:]), index + 2
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
     return Problem(path, "the front matter has no closing '---' line", 1)
 
 
-def parse_front_matter(path: str, yaml_text: str) -> tuple[dict[str, Any], dict[str, int]] | list[
-    Problem
-]:
+def parse_front_matter(
+    path: str, yaml_text: str
+) -> tuple[dict[str, Any], dict[str, int]] | list[Problem]:
     """Parse and validate; returns (fields, line of each key) or every problem found."""
     import yaml
 

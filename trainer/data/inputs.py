@@ -32,8 +32,9 @@ def load_inputs(config: DataConfig) -> Inputs:
     inputs = Inputs()
     _load_markdown(config, inputs)
     _load_chatml(config, inputs)
-    inputs.scan = scan_sources(config.sources, config.extensions, config.exclude,
-                               config.max_file_bytes, config.progress)
+    inputs.scan = scan_sources(
+        config.sources, config.extensions, config.exclude, config.max_file_bytes, config.progress
+    )
     inputs.read_paths.extend(inputs.scan.read_paths)
     inputs.problems.extend(inputs.scan.problems)
     inputs.counts["source files kept"] = len(inputs.scan.files)
@@ -84,8 +85,13 @@ def _load_chatml(config: DataConfig, inputs: Inputs) -> None:
 def _nothing_found(config: DataConfig, inputs: Inputs) -> str:
     named = [str(p) for p in (*config.markdown, *config.chatml, *config.sources)]
     if not named:
-        return ("nothing to build: name Markdown examples, ChatML files or source trees "
-                "(--markdown, --chatml, --sources or the config file)")
-    rejected = f"; {len(inputs.problems)} input problem(s), e.g. {inputs.problems[0]}" if (
-        inputs.problems) else ""
+        return (
+            "nothing to build: name Markdown examples, ChatML files or source trees "
+            "(--markdown, --chatml, --sources or the config file)"
+        )
+    rejected = (
+        f"; {len(inputs.problems)} input problem(s), e.g. {inputs.problems[0]}"
+        if (inputs.problems)
+        else ""
+    )
     return f"nothing to build: no usable examples or source files in {', '.join(named)}{rejected}"

@@ -38,8 +38,9 @@ def config_document(config: DataConfig) -> dict[str, object]:
     return document
 
 
-def build_manifest(config: DataConfig, inputs: list[Path], output_dir: Path,
-                   tokenizer: str, version: str) -> dict[str, object]:
+def build_manifest(
+    config: DataConfig, inputs: list[Path], output_dir: Path, tokenizer: str, version: str
+) -> dict[str, object]:
     unique_inputs = sorted({str(p): p for p in inputs}.items())
     outputs = sorted(p for p in output_dir.iterdir() if p.name != MANIFEST_NAME)
     return {

@@ -234,8 +234,11 @@ def _outcome(parsed: ParsedExample) -> str:
 
 def _target(parsed: ParsedExample) -> str:
     value = parsed.meta["generation"]
-    names = [GENERATION_NAMES[g] for g in ([value] if isinstance(value, str) else value)
-             if g in GENERATION_NAMES]
+    names = [
+        GENERATION_NAMES[g]
+        for g in ([value] if isinstance(value, str) else value)
+        if g in GENERATION_NAMES
+    ]
     return f" It should be {' or '.join(names)}." if names else ""
 
 
@@ -260,17 +263,23 @@ def _migration(parsed: ParsedExample) -> tuple[str, str]:
     source = GENERATION_NAMES.get(meta["from_generation"], "a BBj program")
     target = GENERATION_NAMES.get(meta["to_generation"], "a BBj program")
     note = f" {meta['description']}" if meta.get("description") else ""
-    user = (f"Migrate this code, {source}, so that it becomes {target}.{note}\n\n"
-            f"{_render_code(parsed.code[:1])}")
-    answer = [_render_code(parsed.code[1:]), parsed.sections.get("explanation", ""),
-              _outcome(parsed)]
+    user = (
+        f"Migrate this code, {source}, so that it becomes {target}.{note}\n\n"
+        f"{_render_code(parsed.code[:1])}"
+    )
+    answer = [
+        _render_code(parsed.code[1:]),
+        parsed.sections.get("explanation", ""),
+        _outcome(parsed),
+    ]
     return user, "\n\n".join(part for part in answer if part)
 
 
 def _explanation(parsed: ParsedExample) -> tuple[str, str]:
     title = parsed.meta["title"]
     question = parsed.meta.get("description") or (
-        title if title.endswith("?") else f"Explain this BBj topic: {title}")
+        title if title.endswith("?") else f"Explain this BBj topic: {title}"
+    )
     example = f"For example:\n\n{_render_code(parsed.code)}" if parsed.code else ""
     answer = [parsed.sections["explanation"], example, _outcome(parsed)]
     return question, "\n\n".join(part for part in answer if part)

@@ -8,8 +8,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def progress_bar(items: Iterable[T], label: str, enabled: bool, total: int | None = None
-                 ) -> Iterator[T]:
+def progress_bar(
+    items: Iterable[T], label: str, enabled: bool, total: int | None = None
+) -> Iterator[T]:
     """Iterate ``items``, drawing a bar labelled ``label`` when ``enabled``."""
     if not enabled:
         yield from items

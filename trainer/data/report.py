@@ -76,16 +76,23 @@ def report_document(facts: BuildFacts) -> dict[str, object]:
             "skipped": dict(sorted(facts.inputs.scan.skipped.items())),
             "encodings": dict(sorted(facts.inputs.scan.encodings.items())),
         },
-        "fim": {**facts.fim_counts, **dict(sorted(facts.fim.counts.items())),
-                "tokens": length_stats(facts.fim_tokens, facts.config.max_seq_len)},
+        "fim": {
+            **facts.fim_counts,
+            **dict(sorted(facts.fim.counts.items())),
+            "tokens": length_stats(facts.fim_tokens, facts.config.max_seq_len),
+        },
         "cpt": {step.name: dict(sorted(step.counts.items())) for step in facts.cpt},
         "histogram": HISTOGRAM_NAME,
     }
 
 
 def _step(step: StepReport) -> dict[str, object]:
-    return {"step": step.name, "counts": dict(sorted(step.counts.items())), **step.tables,
-            "examples": step.details}
+    return {
+        "step": step.name,
+        "counts": dict(sorted(step.counts.items())),
+        **step.tables,
+        "examples": step.details,
+    }
 
 
 def _distribution(values: object) -> dict[str, int]:
@@ -116,9 +123,14 @@ def _header(document: dict) -> list[str]:
         *[[name, str(counts.get("records", 0))] for name, counts in document["cpt"].items()],
     ]
     return [
-        "# Data build report", "",
-        f"Tokenizer: {document['tokenizer']}; max_seq_len {document['max_seq_len']}.", "",
-        "## Outputs", "", *_table(["file", "records"], rows), "",
+        "# Data build report",
+        "",
+        f"Tokenizer: {document['tokenizer']}; max_seq_len {document['max_seq_len']}.",
+        "",
+        "## Outputs",
+        "",
+        *_table(["file", "records"], rows),
+        "",
     ]
 
 
@@ -128,21 +140,36 @@ def _inputs(document: dict) -> list[str]:
 
 def _distribution_section(chat: dict) -> list[str]:
     return [
-        "## Distribution", "", "By type:", "",
-        *_table(["type", "examples"], _pairs(chat["by_type"])), "",
-        "By generation:", "",
-        *_table(["generation", "examples"], _pairs(chat["by_generation"])), "",
-        f"Answers flagged for missing code: {chat['flagged_no_code']}.", "",
+        "## Distribution",
+        "",
+        "By type:",
+        "",
+        *_table(["type", "examples"], _pairs(chat["by_type"])),
+        "",
+        "By generation:",
+        "",
+        *_table(["generation", "examples"], _pairs(chat["by_generation"])),
+        "",
+        f"Answers flagged for missing code: {chat['flagged_no_code']}.",
+        "",
     ]
 
 
 def _sources(sources: dict) -> list[str]:
     return [
-        "## Source files", "",
+        "## Source files",
+        "",
         f"Kept {sources['kept']} ({sources['train_files']} train, "
-        f"{sources['val_files']} validation).", "", "Skipped:", "",
-        *_table(["reason", "files"], _pairs(sources["skipped"])), "",
-        "Encodings:", "", *_table(["encoding", "files"], _pairs(sources["encodings"])), "",
+        f"{sources['val_files']} validation).",
+        "",
+        "Skipped:",
+        "",
+        *_table(["reason", "files"], _pairs(sources["skipped"])),
+        "",
+        "Encodings:",
+        "",
+        *_table(["encoding", "files"], _pairs(sources["encodings"])),
+        "",
     ]
 
 
@@ -152,10 +179,15 @@ def _fim(fim: dict) -> list[str]:
 
 
 def _token_lengths(document: dict) -> list[str]:
-    rows = [["chat", *_stat_row(document["chat"]["tokens"])],
-            ["FIM", *_stat_row(document["fim"]["tokens"])]]
+    rows = [
+        ["chat", *_stat_row(document["chat"]["tokens"])],
+        ["FIM", *_stat_row(document["fim"]["tokens"])],
+    ]
     return [
-        "## Token lengths", "", f"![token length histogram]({document['histogram']})", "",
+        "## Token lengths",
+        "",
+        f"![token length histogram]({document['histogram']})",
+        "",
         *_table(["data", *_STAT_KEYS], rows),
     ]
 
@@ -168,8 +200,12 @@ def _stat_row(stats: dict) -> list[str]:
 
 
 def _problems(problems: dict) -> list[str]:
-    lines = ["## Input problems", "",
-             f"{problems['count']} problem(s); {problems['skipped']} input(s) skipped.", ""]
+    lines = [
+        "## Input problems",
+        "",
+        f"{problems['count']} problem(s); {problems['skipped']} input(s) skipped.",
+        "",
+    ]
     for item in problems["items"][:20]:
         where = item["path"] + (f", line {item['line']}" if item["line"] else "")
         where += f", field '{item['field']}'" if item["field"] else ""
@@ -184,14 +220,21 @@ def _cleaning_step(step: dict) -> list[str]:
     lines = [f"### {step['step']}", "", *counts]
     rates = step.get("pass_rate_by_generation")
     if rates:
-        rows = [[g, str(r["checked"]), str(r["passed"]), f"{r['pass_rate']:.1%}"]
-                for g, r in rates.items()]
-        lines += ["", "Checker pass rate by generation:", "",
-                  *_table(["generation", "checked", "passed", "pass rate"], rows)]
+        rows = [
+            [g, str(r["checked"]), str(r["passed"]), f"{r['pass_rate']:.1%}"]
+            for g, r in rates.items()
+        ]
+        lines += [
+            "",
+            "Checker pass rate by generation:",
+            "",
+            *_table(["generation", "checked", "passed", "pass rate"], rows),
+        ]
     if step["examples"]:
         lines += ["", "Some cases:", ""]
-    lines += ["- " + ", ".join(f"{k}: {v}" for k, v in item.items())
-              for item in step["examples"][:10]]
+    lines += [
+        "- " + ", ".join(f"{k}: {v}" for k, v in item.items()) for item in step["examples"][:10]
+    ]
     return [*lines, ""]
 
 
@@ -203,5 +246,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     if not rows:
         return ["(none)"]
     escaped = [[cell.replace("|", "\\|").replace("\n", " ") for cell in row] for row in rows]
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *["| " + " | ".join(row) + " |" for row in escaped]]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *["| " + " | ".join(row) + " |" for row in escaped],
+    ]

@@ -68,8 +68,13 @@ def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def scan_sources(roots: tuple[Path, ...], extensions: tuple[str, ...],
-                 exclude: tuple[str, ...], max_bytes: int, show_progress: bool) -> SourceScan:
+def scan_sources(
+    roots: tuple[Path, ...],
+    extensions: tuple[str, ...],
+    exclude: tuple[str, ...],
+    max_bytes: int,
+    show_progress: bool,
+) -> SourceScan:
     """Read every BBj source file below ``roots`` in a stable (sorted) order."""
     scan = SourceScan()
     seen_files: set[tuple[int, int]] = set()
@@ -85,8 +90,15 @@ def scan_sources(roots: tuple[Path, ...], extensions: tuple[str, ...],
     return scan
 
 
-def _read_one(root: Path, path: Path, rel: str, max_bytes: int, scan: SourceScan,
-              seen_files: set[tuple[int, int]], seen_content: set[str]) -> None:
+def _read_one(
+    root: Path,
+    path: Path,
+    rel: str,
+    max_bytes: int,
+    scan: SourceScan,
+    seen_files: set[tuple[int, int]],
+    seen_content: set[str],
+) -> None:
     try:
         info = path.stat()
     except OSError:
@@ -116,8 +128,9 @@ def _size_problem(size: int, max_bytes: int) -> str:
     return "too large" if size > max_bytes else ""
 
 
-def _add_file(root: Path, path: Path, rel: str, data: bytes, scan: SourceScan,
-              seen_content: set[str]) -> None:
+def _add_file(
+    root: Path, path: Path, rel: str, data: bytes, scan: SourceScan, seen_content: set[str]
+) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest in seen_content:
         scan.skipped["duplicate content"] += 1
@@ -134,8 +147,11 @@ def _add_file(root: Path, path: Path, rel: str, data: bytes, scan: SourceScan,
         return
     if any(token in text for token in SPECIAL_TOKENS):
         scan.skipped["contains model special tokens"] += 1
-        scan.problems.append(Problem(str(path), "contains a model special token such as "
-                                     "<|endoftext|> as text; skipped"))
+        scan.problems.append(
+            Problem(
+                str(path), "contains a model special token such as <|endoftext|> as text; skipped"
+            )
+        )
         return
     scan.encodings[encoding] += 1
     root_name = root.resolve().name or "root"

@@ -133,8 +133,9 @@ def _whole_lines(lines: FileLines, first: int, last: int) -> tuple[int, int]:
     return lines.starts[first], lines.end_of(last)
 
 
-def random_span(lines: FileLines, rng: random.Random, max_chars: int = MAX_RANDOM_CHARS
-                ) -> tuple[int, int] | None:
+def random_span(
+    lines: FileLines, rng: random.Random, max_chars: int = MAX_RANDOM_CHARS
+) -> tuple[int, int] | None:
     size = len(lines.text)
     if size == 0:
         return None

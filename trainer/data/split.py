@@ -20,8 +20,9 @@ class LeakageError(DataError):
     """Validation data also appears in training data."""
 
 
-def split_by_key(items: list[T], key: Callable[[T], str], val_fraction: float, seed: int,
-                 salt: str) -> tuple[list[T], list[T]]:
+def split_by_key(
+    items: list[T], key: Callable[[T], str], val_fraction: float, seed: int, salt: str
+) -> tuple[list[T], list[T]]:
     train: list[T] = []
     val: list[T] = []
     for item in items:
@@ -29,18 +30,26 @@ def split_by_key(items: list[T], key: Callable[[T], str], val_fraction: float, s
     return train, val
 
 
-def split_examples(examples: list[Example], val_fraction: float, seed: int
-                   ) -> tuple[list[Example], list[Example]]:
+def split_examples(
+    examples: list[Example], val_fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
     return split_by_key(examples, prompt_key, val_fraction, seed, "chat-split")
 
 
-def split_files(files: list[SourceFile], val_fraction: float, seed: int
-                ) -> tuple[list[SourceFile], list[SourceFile]]:
+def split_files(
+    files: list[SourceFile], val_fraction: float, seed: int
+) -> tuple[list[SourceFile], list[SourceFile]]:
     return split_by_key(files, lambda f: f.key, val_fraction, seed, "file-split")
 
 
-def check_leakage(train: list[Example], val: list[Example], train_files: list[SourceFile],
-                  val_files: list[SourceFile], fim_train: list[dict], fim_val: list[dict]) -> None:
+def check_leakage(
+    train: list[Example],
+    val: list[Example],
+    train_files: list[SourceFile],
+    val_files: list[SourceFile],
+    fim_train: list[dict],
+    fim_val: list[dict],
+) -> None:
     """Raise ``LeakageError`` naming the first offenders when anything is on both sides."""
     _disjoint("prompt", {prompt_key(e) for e in train}, {prompt_key(e) for e in val})
     _disjoint("source file", {f.key for f in train_files}, {f.key for f in val_files})

@@ -29,24 +29,26 @@ class LineCosts:
         return costs
 
 
-def trim_prefix(lines: FileLines, costs: list[int], counter: TokenCounter, start: int,
-                budget: int) -> tuple[int, int]:
+def trim_prefix(
+    lines: FileLines, costs: list[int], counter: TokenCounter, start: int, budget: int
+) -> tuple[int, int]:
     """Where the prefix before ``start`` begins when it may cost ``budget``; (offset, cost)."""
     if start == 0:
         return 0, 0
     line = lines.line_at(start - 1)
-    partial = lines.text[lines.starts[line]:start]
+    partial = lines.text[lines.starts[line] : start]
     partial_cost = counter.count(partial)
     if partial_cost > budget:
         keep = fit_chars(partial, budget, counter, from_end=True)
-        return start - keep, counter.count(partial[len(partial) - keep:]) if keep else 0
+        return start - keep, counter.count(partial[len(partial) - keep :]) if keep else 0
     available = budget - partial_cost
     first = bisect_left(costs, costs[line] - available, 0, line + 1)
     return lines.starts[first], costs[line] - costs[first] + partial_cost
 
 
-def trim_suffix(lines: FileLines, costs: list[int], counter: TokenCounter, end: int,
-                budget: int) -> tuple[int, int]:
+def trim_suffix(
+    lines: FileLines, costs: list[int], counter: TokenCounter, end: int, budget: int
+) -> tuple[int, int]:
     """Where the suffix after ``end`` stops when it may cost ``budget``; (offset, cost)."""
     size = len(lines.text)
     if end >= size:
@@ -55,7 +57,7 @@ def trim_suffix(lines: FileLines, costs: list[int], counter: TokenCounter, end: 
     partial_cost = 0
     first_full = line
     if end != lines.starts[line]:
-        partial = lines.text[end:lines.end_of(line)]
+        partial = lines.text[end : lines.end_of(line)]
         partial_cost = counter.count(partial)
         if partial_cost > budget:
             keep = fit_chars(partial, budget, counter, from_end=False)
@@ -73,7 +75,7 @@ def fit_chars(text: str, budget: int, counter: TokenCounter, from_end: bool) -> 
     low, high = 0, len(text)
     while low < high:
         middle = (low + high + 1) // 2
-        piece = text[len(text) - middle:] if from_end else text[:middle]
+        piece = text[len(text) - middle :] if from_end else text[:middle]
         if counter.count(piece) <= budget:
             low = middle
         else:

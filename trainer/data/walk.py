@@ -22,8 +22,9 @@ def is_excluded(rel_path: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-def walk_files(root: Path, exclude: tuple[str, ...], skipped: Counter[str],
-               problems: list[Problem]) -> Iterator[tuple[Path, str]]:
+def walk_files(
+    root: Path, exclude: tuple[str, ...], skipped: Counter[str], problems: list[Problem]
+) -> Iterator[tuple[Path, str]]:
     """Yield (path, POSIX path below ``root``) of every file, sorted by name, depth first.
 
     A directory reached a second time (a link loop, or two links to one place) is skipped and

@@ -22,10 +22,13 @@ def _get(*keys: str) -> Callable[[dict[str, Any]], float | None]:
 
 
 def metric_rows(evaluation: dict[str, Any]) -> list[Row]:
-    rows: list[Row] = [("chat compile@1", _get("chat", "compile@1"), True),
-                       ("chat answers with code", _get("chat", "has_code"), True)]
-    ks = sorted({k for m in evaluation["models"] for k in m.get("chat", {}).get("compile@k", {})},
-                key=int)
+    rows: list[Row] = [
+        ("chat compile@1", _get("chat", "compile@1"), True),
+        ("chat answers with code", _get("chat", "has_code"), True),
+    ]
+    ks = sorted(
+        {k for m in evaluation["models"] for k in m.get("chat", {}).get("compile@k", {})}, key=int
+    )
     rows += [(f"chat compile@{k} (sampled)", _get("chat", "compile@k", k), True) for k in ks]
     rows += [
         ("FIM exact match", _get("fim", "exact_match"), True),
@@ -70,14 +73,30 @@ def comparison_table(evaluation: dict[str, Any]) -> list[str]:
 
 def markdown(evaluation: dict[str, Any]) -> str:
     settings = evaluation["settings"]
-    lines = ["# bbj-coder evaluation", "",
-             f"Data: `{evaluation['data']}`; checker: {evaluation['checker']}.", "",
-             *comparison_table(evaluation), "", "## Models", ""]
+    lines = [
+        "# bbj-coder evaluation",
+        "",
+        f"Data: `{evaluation['data']}`; checker: {evaluation['checker']}.",
+        "",
+        *comparison_table(evaluation),
+        "",
+        "## Models",
+        "",
+    ]
     for model in evaluation["models"]:
         chat, fim = model.get("chat", {}), model.get("fim", {})
-        lines.append(f"- **{model['label']}**: `{model['path']}` ({model['kind']}); "
-                     f"{chat.get('prompts', 0)} chat prompts, {fim.get('samples', 0)} FIM samples")
-    lines += ["", "## Settings", "", *(f"- {key}: {value}" for key, value in settings.items()),
-              "", "compile@1 is greedy; compile@k uses the unbiased estimator over the sampled "
-              "answers. Per-item results are in `eval_items.jsonl`.", ""]
+        lines.append(
+            f"- **{model['label']}**: `{model['path']}` ({model['kind']}); "
+            f"{chat.get('prompts', 0)} chat prompts, {fim.get('samples', 0)} FIM samples"
+        )
+    lines += [
+        "",
+        "## Settings",
+        "",
+        *(f"- {key}: {value}" for key, value in settings.items()),
+        "",
+        "compile@1 is greedy; compile@k uses the unbiased estimator over the sampled "
+        "answers. Per-item results are in `eval_items.jsonl`.",
+        "",
+    ]
     return "\n".join(lines)

@@ -61,16 +61,16 @@ def _ticker(label: str, enabled: bool) -> Callable[[str, int, int], None]:
     return tick
 
 
-def evaluate_model(label: str, path: Path, options: EvalOptions, check: Check,
-                   held_out: dict[str, list]) -> tuple[dict[str, Any], list[dict]]:
+def evaluate_model(
+    label: str, path: Path, options: EvalOptions, check: Check, held_out: dict[str, list]
+) -> tuple[dict[str, Any], list[dict]]:
     from trainer.evaluate.runners import open_runner
 
     runner = open_runner(path, options.n_ctx, options.threads)
     tick = _ticker(label, options.progress and sys.stderr.isatty())
     try:
         chat, chat_items = evaluate_chat(runner, held_out["chat"], check, options.chat, tick)
-        fim, fim_items = evaluate_fim(runner, held_out["fim"], check, options.fim_max_tokens,
-                                      tick)
+        fim, fim_items = evaluate_fim(runner, held_out["fim"], check, options.fim_max_tokens, tick)
     finally:
         runner.close()
         tick("done", -1, 0)
@@ -101,10 +101,19 @@ def run_eval(options: EvalOptions, say: Callable[[str], None] = print) -> dict[s
         result, model_items = evaluate_model(label, path, options, check, held_out)
         results.append(result)
         items += model_items
-    settings = {**asdict(options.chat), "fim_max_tokens": options.fim_max_tokens,
-                "limit": options.limit, "n_ctx": options.n_ctx}
-    evaluation = {"format": 1, "data": str(data_dir), "checker": checker,
-                  "settings": settings, "models": results}
+    settings = {
+        **asdict(options.chat),
+        "fim_max_tokens": options.fim_max_tokens,
+        "limit": options.limit,
+        "n_ctx": options.n_ctx,
+    }
+    evaluation = {
+        "format": 1,
+        "data": str(data_dir),
+        "checker": checker,
+        "settings": settings,
+        "models": results,
+    }
     write_outputs(options.out, evaluation, items)
     say(f"wrote {options.out / REPORT} and {options.out / RESULTS}")
     return evaluation

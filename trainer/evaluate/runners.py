@@ -41,7 +41,7 @@ class Runner(Protocol):
 
 
 def stop_texts() -> tuple[str, ...]:
-    from daemon.chatml import CHATML_STOPS
+    from daemon.backends.chatml import CHATML_STOPS
     from fim.formats import QWEN25_CODER
 
     return tuple(dict.fromkeys((*CHATML_STOPS, *QWEN25_CODER.stop_tokens)))
@@ -67,8 +67,9 @@ class GgufRunner:
     def _run(self, start: Any, sampling: Sampling) -> Generated:
         from daemon.backends.base import SamplingParams
 
-        params = SamplingParams(max_tokens=sampling.max_tokens, temperature=sampling.temperature,
-                                seed=sampling.seed)
+        params = SamplingParams(
+            max_tokens=sampling.max_tokens, temperature=sampling.temperature, seed=sampling.seed
+        )
 
         async def collect() -> Generated:
             began = time.perf_counter()
@@ -107,9 +108,11 @@ class HfRunner:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self.model = AutoModelForCausalLM.from_pretrained(
-            str(path), dtype=dtype, local_files_only=True
-        ).to(self.device).eval()
+        self.model = (
+            AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, local_files_only=True)
+            .to(self.device)
+            .eval()
+        )
         vocab = self.tokenizer.get_vocab()
         self.stop_ids = [vocab[text] for text in stop_texts() if text in vocab]
 
@@ -120,17 +123,22 @@ class HfRunner:
         began = time.perf_counter()
         with self.torch.no_grad():
             output = self.model.generate(
-                ids.to(self.device), max_new_tokens=sampling.max_tokens, do_sample=sample,
-                temperature=sampling.temperature if sample else None, top_p=0.95 if sample else
-                None, top_k=None, eos_token_id=self.stop_ids, pad_token_id=self.stop_ids[0],
+                ids.to(self.device),
+                max_new_tokens=sampling.max_tokens,
+                do_sample=sample,
+                temperature=sampling.temperature if sample else None,
+                top_p=0.95 if sample else None,
+                top_k=None,
+                eos_token_id=self.stop_ids,
+                pad_token_id=self.stop_ids[0],
             )
         seconds = time.perf_counter() - began
-        new = [t for t in output[0, ids.shape[1]:].tolist() if t not in self.stop_ids]
+        new = [t for t in output[0, ids.shape[1] :].tolist() if t not in self.stop_ids]
         return Generated(self.tokenizer.decode(new), seconds, len(new))
 
     def chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Generated:
         from daemon.backends.base import ChatMessage
-        from daemon.chatml import render_chatml
+        from daemon.backends.chatml import render_chatml
 
         turns = [ChatMessage(m["role"], m["content"]) for m in messages]
         return self._generate(render_chatml(turns), sampling)

@@ -50,7 +50,7 @@ def make_checker(mode: str = "auto", bbjcpl: str | None = None) -> tuple[Check, 
 
 
 def code_blocks(text: str) -> list[str]:
-    from daemon.codeblocks import extract_bbj_blocks
+    from daemon.services.codeblocks import extract_bbj_blocks
 
     return [block.code for block in extract_bbj_blocks(text)]
 
@@ -70,8 +70,13 @@ def chat_prompts(records: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
     return prompts
 
 
-def evaluate_chat(runner: Runner, prompts: list[list[dict[str, str]]], check: Check,
-                  settings: ChatSettings, tick: Tick) -> tuple[dict[str, Any], list[dict]]:
+def evaluate_chat(
+    runner: Runner,
+    prompts: list[list[dict[str, str]]],
+    check: Check,
+    settings: ChatSettings,
+    tick: Tick,
+) -> tuple[dict[str, Any], list[dict]]:
     greedy_passes, has_code, seconds, tokens, items = [], [], [], 0, []
     sampled_passes: list[int] = []
     for index, messages in enumerate(prompts):
@@ -84,8 +89,16 @@ def evaluate_chat(runner: Runner, prompts: list[list[dict[str, str]]], check: Ch
         has_code.append(bool(code_blocks(answer.text)))
         if settings.samples > 1:
             sampled_passes.append(_sampled_passes(runner, messages, check, settings, index))
-        items.append({"task": "chat", "index": index, "prompt": messages[-1]["content"],
-                      "answer": answer.text, "compiles": passed, "seconds": answer.seconds})
+        items.append(
+            {
+                "task": "chat",
+                "index": index,
+                "prompt": messages[-1]["content"],
+                "answer": answer.text,
+                "compiles": passed,
+                "seconds": answer.seconds,
+            }
+        )
     summary = {
         "prompts": len(prompts),
         "compile@1": round(mean(greedy_passes), 4),
@@ -96,13 +109,15 @@ def evaluate_chat(runner: Runner, prompts: list[list[dict[str, str]]], check: Ch
     if sampled_passes:
         summary["compile@k"] = {
             str(k): round(mean([pass_at_k(settings.samples, c, k) for c in sampled_passes]), 4)
-            for k in settings.ks if k <= settings.samples
+            for k in settings.ks
+            if k <= settings.samples
         }
     return summary, items
 
 
-def _sampled_passes(runner: Runner, messages: list[dict[str, str]], check: Check,
-                    settings: ChatSettings, index: int) -> int:
+def _sampled_passes(
+    runner: Runner, messages: list[dict[str, str]], check: Check, settings: ChatSettings, index: int
+) -> int:
     passes = 0
     for sample in range(settings.samples):
         seed = settings.seed + index * settings.samples + sample + 1
@@ -120,8 +135,9 @@ def complete_fim(runner: Runner, sample: dict[str, Any], max_tokens: int) -> tup
     return apply_chain(generated.text, context), generated.seconds
 
 
-def evaluate_fim(runner: Runner, samples: list[dict[str, Any]], check: Check, max_tokens: int,
-                 tick: Tick) -> tuple[dict[str, Any], list[dict]]:
+def evaluate_fim(
+    runner: Runner, samples: list[dict[str, Any]], check: Check, max_tokens: int, tick: Tick
+) -> tuple[dict[str, Any], list[dict]]:
     exact, similar, compiled, seconds, items = [], [], [], [], []
     for index, sample in enumerate(samples):
         tick("fim", index, len(samples))
@@ -132,10 +148,18 @@ def evaluate_fim(runner: Runner, samples: list[dict[str, Any]], check: Check, ma
         reference = sample["prefix"] + sample["middle"] + sample["suffix"]
         if check(reference):
             compiled.append(check(sample["prefix"] + middle + sample["suffix"]))
-        items.append({"task": "fim", "index": index, "path": sample.get("path"),
-                      "expected": sample["middle"], "completion": middle,
-                      "exact": exact[-1], "edit_similarity": round(similar[-1], 4),
-                      "seconds": took})
+        items.append(
+            {
+                "task": "fim",
+                "index": index,
+                "path": sample.get("path"),
+                "expected": sample["middle"],
+                "completion": middle,
+                "exact": exact[-1],
+                "edit_similarity": round(similar[-1], 4),
+                "seconds": took,
+            }
+        )
     summary = {
         "samples": len(samples),
         "exact_match": round(mean(exact), 4),

@@ -1,9 +1,10 @@
 """``catalogue.json``: the exported models as a model catalogue and store manifest entries.
 
-The export folder is an offline bundle the TUI's model screen reads (``daemon.catalogue``), and
-every entry also carries the fields of the daemon's store manifest (``daemon.store.ModelEntry``:
-name, file, size, sha256, quant, context length, FIM format, roles, source), so
-``bbj-coder model import FILE --sha256 SHA`` can be checked against it.
+The export folder is an offline bundle the TUI's model screen reads
+(``daemon.models.catalogue``), and every entry also carries the fields of the daemon's store
+manifest (``daemon.models.store.ModelEntry``: name, file, size, sha256, quant, context length,
+FIM format, roles, source), so ``bbj-coder model import FILE --sha256 SHA`` can be checked
+against it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ CATALOGUE = "catalogue.json"
 
 def model_entry(path: Path, name: str, description: str, source: str) -> dict[str, Any]:
     """One entry for the GGUF at ``path`` (read back through the daemon's own GGUF reader)."""
-    from daemon.gguf_info import read_gguf_info
-    from daemon.store import sha256_file
+    from daemon.models.gguf_info import read_gguf_info
+    from daemon.models.store import sha256_file
 
     info = read_gguf_info(path)
     size = path.stat().st_size

@@ -49,8 +49,9 @@ class Hparams:
             hidden_size=int(config["hidden_size"]),
             num_hidden_layers=int(config["num_hidden_layers"]),
             num_attention_heads=int(config["num_attention_heads"]),
-            num_key_value_heads=int(config.get("num_key_value_heads",
-                                               config["num_attention_heads"])),
+            num_key_value_heads=int(
+                config.get("num_key_value_heads", config["num_attention_heads"])
+            ),
             intermediate_size=int(config["intermediate_size"]),
             rms_norm_eps=float(config.get("rms_norm_eps", 1e-6)),
             rope_theta=float(config.get("rope_theta") or rope.get("rope_theta") or 10000.0),
@@ -137,8 +138,9 @@ def _same(a: Any, b: Any) -> bool:
     return a.data_ptr() == b.data_ptr() or (a.shape == b.shape and bool((a == b).all()))
 
 
-def write_gguf_streamed(path: Path, arch: str, metadata: Any,
-                        tensors: Iterable[tuple[str, Any]]) -> None:
+def write_gguf_streamed(
+    path: Path, arch: str, metadata: Any, tensors: Iterable[tuple[str, Any]]
+) -> None:
     """Write ``tensors`` (name, torch tensor) after the metadata ``metadata(writer)`` adds."""
     import gguf
 
@@ -160,8 +162,12 @@ def write_gguf_streamed(path: Path, arch: str, metadata: Any,
 
 
 def write_model_gguf(
-    path: Path, config: dict[str, Any], state: dict[str, Any], tokenizer_dir: Path,
-    name: str, context_length: int | None = None,
+    path: Path,
+    config: dict[str, Any],
+    state: dict[str, Any],
+    tokenizer_dir: Path,
+    name: str,
+    context_length: int | None = None,
 ) -> None:
     """A complete F16 GGUF (hyper-parameters, tokenizer, weights) of a merged HF model."""
     arch = gguf_architecture(config)

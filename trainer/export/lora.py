@@ -51,8 +51,9 @@ def _lora_pairs(model: Any, hp: Hparams, alpha: float) -> Iterator[tuple[str, An
             yield f"{name}.lora_b", b
 
 
-def _full_deltas(model: Any, hp: Hparams, alpha: float, notes: list[str]) \
-        -> Iterator[tuple[str, Any]]:
+def _full_deltas(
+    model: Any, hp: Hparams, alpha: float, notes: list[str]
+) -> Iterator[tuple[str, Any]]:
     import torch
     from peft.utils import ModulesToSaveWrapper
 
@@ -85,8 +86,9 @@ def adapter_tensors(model: Any, config: dict[str, Any], alpha: float) -> Adapter
     return result
 
 
-def write_lora_gguf(path: Path, model: Any, config: dict[str, Any], alpha: float,
-                    name: str) -> list[str]:
+def write_lora_gguf(
+    path: Path, model: Any, config: dict[str, Any], alpha: float, name: str
+) -> list[str]:
     """Write the adapter GGUF; returns the trained modules it could not carry."""
     import gguf
 

@@ -14,7 +14,7 @@ TEMPLATE = (
     f"{QWEN25_CODER.suffix_token}{{{{ .Suffix }}}}{QWEN25_CODER.middle_token}"
     "{{- else }}"
     "{{- if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
-    "{{- range .Messages }}{{- if ne .Role \"system\" }}"
+    '{{- range .Messages }}{{- if ne .Role "system" }}'
     "<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}{{- end }}"
     "<|im_start|>assistant\n"
     "{{ end }}"

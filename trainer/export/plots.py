@@ -33,8 +33,9 @@ def plot_losses(histories: dict[str, list[dict[str, Any]]], path: Path) -> bool:
         axis.plot(*found["loss"], label="training loss")
         if found["eval_loss"][0]:
             axis.plot(*found["eval_loss"], marker="o", label="validation loss")
-        axis.set_title({"cpt": "stage 1: continued pretraining", "sft": "stage 2: chat + FIM"}
-                       .get(name, name))
+        axis.set_title(
+            {"cpt": "stage 1: continued pretraining", "sft": "stage 2: chat + FIM"}.get(name, name)
+        )
         axis.set_xlabel("step")
         axis.set_ylabel("loss")
         axis.legend()

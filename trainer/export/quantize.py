@@ -10,7 +10,16 @@ from typing import Any
 from trainer.train.errors import TrainError
 
 QUANTS: tuple[str, ...] = (
-    "Q4_K_M", "Q4_K_S", "Q5_K_M", "Q5_K_S", "Q6_K", "Q8_0", "Q4_0", "Q3_K_M", "Q2_K", "F16",
+    "Q4_K_M",
+    "Q4_K_S",
+    "Q5_K_M",
+    "Q5_K_S",
+    "Q6_K",
+    "Q8_0",
+    "Q4_0",
+    "Q3_K_M",
+    "Q2_K",
+    "F16",
 )
 """Types offered by ``--quant``: the k-quants need matrix rows that are multiples of 256."""
 
@@ -36,7 +45,8 @@ def quantize(source: Path, target: Path, quant: str, threads: int = 0) -> None:
     if status != 0 or not target.is_file():
         raise TrainError(
             f"llama.cpp could not quantise {source.name} to {quant} (status {status}); see the "
-            "messages above.", exit_code=1,
+            "messages above.",
+            exit_code=1,
         )
 
 

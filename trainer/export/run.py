@@ -22,8 +22,14 @@ from trainer.train.errors import TrainError
 CARD = "README.md"
 PLOT = "loss.png"
 TOKENIZER_FILES: tuple[str, ...] = (
-    "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
-    "special_tokens_map.json", "added_tokens.json", "chat_template.jinja", "chat_template.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "merges.txt",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "chat_template.json",
 )
 
 
@@ -55,16 +61,20 @@ def _run_info(run: Path) -> dict[str, Any]:
     if info is None:
         raise TrainError(f"{run} is not a training run (it has no run.json).")
     if info.get("status") != "finished" or not (run / "adapter" / "adapter_config.json").is_file():
-        raise TrainError(f"The run in {run} has not finished; finish it with `bbj-coder train "
-                         "run --config ... --resume` before exporting.")
+        raise TrainError(
+            f"The run in {run} has not finished; finish it with `bbj-coder train "
+            "run --config ... --resume` before exporting."
+        )
     if not (Path(info["base_model"]) / "config.json").is_file():
-        raise TrainError(f"The run's base model {info['base_model']} is gone; the export needs "
-                         "its full-precision weights.")
+        raise TrainError(
+            f"The run's base model {info['base_model']} is gone; the export needs "
+            "its full-precision weights."
+        )
     return info
 
 
 def default_name(run: Path) -> str:
-    from daemon.store import sanitize_name
+    from daemon.models.store import sanitize_name
 
     return sanitize_name(f"bbj-coder-{run.resolve().name}")
 
@@ -88,9 +98,15 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     return result
 
 
-def _write_models(options: ExportOptions, info: dict[str, Any], config: dict[str, Any],
-                  name: str, staging: Staging, result: ExportResult,
-                  say: Callable[[str], None]) -> None:
+def _write_models(
+    options: ExportOptions,
+    info: dict[str, Any],
+    config: dict[str, Any],
+    name: str,
+    staging: Staging,
+    result: ExportResult,
+    say: Callable[[str], None],
+) -> None:
     from trainer.export.convert import write_model_gguf
     from trainer.export.lora import write_lora_gguf
     from trainer.export.merge import load_adapted, lora_alpha, merge
@@ -101,8 +117,9 @@ def _write_models(options: ExportOptions, info: dict[str, Any], config: dict[str
     say(f"merging {adapter} into {base} ({options.dtype})")
     adapted = load_adapted(base, adapter, options.dtype)
     if options.lora:
-        result.notes = write_lora_gguf(staging.path(f"{name}.lora.gguf"), adapted, config,
-                                       lora_alpha(adapted), name)
+        result.notes = write_lora_gguf(
+            staging.path(f"{name}.lora.gguf"), adapted, config, lora_alpha(adapted), name
+        )
     merged = merge(adapted)
     if options.save_merged:
         _save_merged(merged, base, staging.path("merged"))
@@ -114,8 +131,9 @@ def _write_models(options: ExportOptions, info: dict[str, Any], config: dict[str
         target = staging.path(f"{name}.{quant.lower()}.gguf")
         say(f"quantising to {target.name}")
         quantize(f16, target, quant)
-        result.entries.append(model_entry(target, f"{name}-{quant.lower()}",
-                                          _description(quant), str(options.run)))
+        result.entries.append(
+            model_entry(target, f"{name}-{quant.lower()}", _description(quant), str(options.run))
+        )
     # The first quantisation asked for is the main model (Modelfile, card); F16 comes last.
     result.entries.append(model_entry(f16, f"{name}-f16", _description("F16"), str(options.run)))
 
@@ -149,16 +167,23 @@ def _evaluation(run: Path) -> dict[str, Any] | None:
         return None
 
 
-def _write_descriptions(options: ExportOptions, info: dict[str, Any], name: str,
-                        staging: Staging, result: ExportResult) -> None:
-    from daemon.chatml import DEFAULT_SYSTEM_PROMPT
+def _write_descriptions(
+    options: ExportOptions, info: dict[str, Any], name: str, staging: Staging, result: ExportResult
+) -> None:
+    from daemon.backends.chatml import DEFAULT_SYSTEM_PROMPT
     from trainer.export.card import model_card
     from trainer.export.ollama import modelfile
     from trainer.export.plots import plot_losses
 
     plotted = plot_losses(_histories(options.run), staging.path(PLOT))
-    card = model_card(name, info, result.entries, _evaluation(options.run),
-                      PLOT if plotted else None, result.notes)
+    card = model_card(
+        name,
+        info,
+        result.entries,
+        _evaluation(options.run),
+        PLOT if plotted else None,
+        result.notes,
+    )
     staging.path(CARD).write_text(card, encoding="utf-8")
     staging.path(CATALOGUE).write_text(catalogue_text(result.entries), encoding="utf-8")
     main = result.entries[0]
@@ -167,8 +192,9 @@ def _write_descriptions(options: ExportOptions, info: dict[str, Any], name: str,
     )
 
 
-def _refresh_card(options: ExportOptions, info: dict[str, Any], name: str,
-                  result: ExportResult) -> ExportResult:
+def _refresh_card(
+    options: ExportOptions, info: dict[str, Any], name: str, result: ExportResult
+) -> ExportResult:
     catalogue = result.out / CATALOGUE
     try:
         result.entries = json.loads(catalogue.read_text(encoding="utf-8"))["models"]
@@ -179,8 +205,9 @@ def _refresh_card(options: ExportOptions, info: dict[str, Any], name: str,
 
     with Staging(result.out) as staging:
         plotted = plot_losses(_histories(options.run), staging.path(PLOT))
-        card = model_card(name, info, result.entries, _evaluation(options.run),
-                          PLOT if plotted else None, [])
+        card = model_card(
+            name, info, result.entries, _evaluation(options.run), PLOT if plotted else None, []
+        )
         staging.path(CARD).write_text(card, encoding="utf-8")
         result.files = staging.publish()
     return result

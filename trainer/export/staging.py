@@ -41,11 +41,16 @@ class Staging:
         self.dir.rmdir()
         return published
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
         if isinstance(error, OSError) and error.errno == errno.ENOSPC:
             raise TrainError(
                 f"The disk holding {self.out} is full ({error}); free some space and run the "
-                "export again. Nothing was left behind.", exit_code=1,
+                "export again. Nothing was left behind.",
+                exit_code=1,
             ) from error

@@ -12,16 +12,32 @@ from trainer.train.tomlconfig import field_help
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, required=True,
-                        help="TOML file whose [train] table holds the settings "
-                             "(see trainer/README-train.md).")
-    parser.add_argument("--resume", action="store_true",
-                        help="Continue the run in the config's out directory from its newest "
-                             "checkpoint, with the same data order.")
-    parser.add_argument("--engine", choices=ENGINES, default=None,
-                        help=field_help(TrainConfig, "engine") + " Overrides the config.")
-    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False,
-                        default=None, help="Do not draw the live progress line.")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="TOML file whose [train] table holds the settings (see trainer/README-train.md).",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="Continue the run in the config's out directory from its newest "
+        "checkpoint, with the same data order.",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help=field_help(TrainConfig, "engine") + " Overrides the config.",
+    )
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_const",
+        const=False,
+        default=None,
+        help="Do not draw the live progress line.",
+    )
 
 
 def run_command_from_args(args: argparse.Namespace) -> int:
@@ -44,8 +60,11 @@ def run_command(config: TrainConfig, *, resume: bool = False) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"\ninterrupted: resume with `bbj-coder train run --config ... --resume` "
-              f"(checkpoints are in {config.out})", file=sys.stderr)
+        print(
+            f"\ninterrupted: resume with `bbj-coder train run --config ... --resume` "
+            f"(checkpoints are in {config.out})",
+            file=sys.stderr,
+        )
         return 130
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"error: {report_failure(exc)}", file=sys.stderr)

@@ -62,8 +62,10 @@ def _auto(base_config: dict[str, Any], gpu: bool) -> tuple[str, str]:
     if installed("unsloth"):
         if gpu and not _distributed():
             return "unsloth", "Unsloth is installed and a CUDA GPU is present"
-        notes.append("Unsloth is installed but " + (
-            "runs on one GPU only (accelerate launch uses TRL)" if gpu else "needs a CUDA GPU"))
+        notes.append(
+            "Unsloth is installed but "
+            + ("runs on one GPU only (accelerate launch uses TRL)" if gpu else "needs a CUDA GPU")
+        )
     if not installed("bitsandbytes"):
         notes.append("bitsandbytes is not installed, so no 4-bit base")
         return "lora", "; ".join(notes)
@@ -79,8 +81,10 @@ def _auto(base_config: dict[str, Any], gpu: bool) -> tuple[str, str]:
 def _forced(name: str, base_config: dict[str, Any], gpu: bool) -> str:
     if name == "unsloth":
         if not installed("unsloth"):
-            raise TrainError("engine = 'unsloth' but Unsloth is not installed; install the "
-                             "[train-gpu] extra or use engine = 'auto'.")
+            raise TrainError(
+                "engine = 'unsloth' but Unsloth is not installed; install the "
+                "[train-gpu] extra or use engine = 'auto'."
+            )
         if not gpu:
             raise TrainError("engine = 'unsloth' needs a CUDA GPU; use engine = 'auto'.")
     if name == "qlora":
@@ -88,8 +92,10 @@ def _forced(name: str, base_config: dict[str, Any], gpu: bool) -> str:
             raise TrainError("engine = 'qlora' needs bitsandbytes; install the [train] extra.")
         width = narrowest_layer(base_config)
         if width < BNB_MIN_WIDTH:
-            raise TrainError(f"engine = 'qlora' cannot quantise this model: a layer is {width} "
-                             f"wide and bitsandbytes needs {BNB_MIN_WIDTH}; use engine = 'lora'.")
+            raise TrainError(
+                f"engine = 'qlora' cannot quantise this model: a layer is {width} "
+                f"wide and bitsandbytes needs {BNB_MIN_WIDTH}; use engine = 'lora'."
+            )
     return "chosen in the config"
 
 

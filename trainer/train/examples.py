@@ -17,7 +17,7 @@ from trainer.train.inputs import read_jsonl
 
 IGNORE = -100
 
-# ChatML laid out exactly as the daemon renders a chat (daemon.chatml.render_chatml), with
+# ChatML laid out exactly as the daemon renders a chat (daemon.backends.chatml.render_chatml), with
 # {% generation %} markers around what the assistant says, its <|im_end|> included.
 TRAINING_CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -44,7 +44,7 @@ class StageRows:
 
 def with_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """The conversation as the daemon would send it: a system message first."""
-    from daemon.chatml import DEFAULT_SYSTEM_PROMPT
+    from daemon.backends.chatml import DEFAULT_SYSTEM_PROMPT
 
     if messages and messages[0]["role"] == "system":
         return messages

@@ -10,8 +10,12 @@ from fim.formats import QWEN25_CODER
 from trainer.train.errors import TrainError
 
 DATA_FILES: tuple[str, ...] = (
-    "train.jsonl", "val.jsonl", "fim_train.jsonl", "fim_val.jsonl",
-    "cpt_train.jsonl", "cpt_val.jsonl",
+    "train.jsonl",
+    "val.jsonl",
+    "fim_train.jsonl",
+    "fim_val.jsonl",
+    "cpt_train.jsonl",
+    "cpt_val.jsonl",
 )
 CHAT_TOKENS: tuple[str, ...] = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
 FIM_TOKENS: tuple[str, ...] = (*QWEN25_CODER.marker_tokens, "<|endoftext|>")
@@ -50,8 +54,7 @@ def resolve_data_dir(path: Path) -> Path:
     missing = [name for name in DATA_FILES if not (path / name).is_file()]
     if missing:
         raise TrainError(
-            f"{path} is not a complete `bbj-coder train data` build (missing "
-            f"{', '.join(missing)})."
+            f"{path} is not a complete `bbj-coder train data` build (missing {', '.join(missing)})."
         )
     return path
 

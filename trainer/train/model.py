@@ -14,7 +14,13 @@ from trainer.train.engine import Engine
 
 EMBEDDING_MODULES: tuple[str, ...] = ("embed_tokens", "lm_head")
 LINEAR_MODULES: tuple[str, ...] = (
-    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
 )
 
 
@@ -117,9 +123,7 @@ def load_trl_model(
     return get_peft_model(model, lora_config(config, tied))
 
 
-def load_unsloth_model(
-    config: TrainConfig, base: Path, adapter: Path | None, gc: bool
-) -> Any:
+def load_unsloth_model(config: TrainConfig, base: Path, adapter: Path | None, gc: bool) -> Any:
     """Unsloth's 4-bit loader and LoRA (GPU only; imported before transformers patches)."""
     from unsloth import FastLanguageModel
 
@@ -132,8 +136,10 @@ def load_unsloth_model(
     )
     if adapter is not None:
         return model
-    targets = list(LINEAR_MODULES) if config.target_modules == ("all-linear",) else list(
-        config.target_modules
+    targets = (
+        list(LINEAR_MODULES)
+        if config.target_modules == ("all-linear",)
+        else list(config.target_modules)
     )
     if config.train_embeddings:
         targets += list(EMBEDDING_MODULES)
@@ -148,9 +154,7 @@ def load_unsloth_model(
     )
 
 
-def load_model(
-    engine: Engine, config: TrainConfig, base: Path, adapter: Path | None
-) -> Any:
+def load_model(engine: Engine, config: TrainConfig, base: Path, adapter: Path | None) -> Any:
     gc = config.gradient_checkpointing and engine.device != "cpu"
     if engine.name == "unsloth":
         return load_unsloth_model(config, base, adapter, gc)

@@ -101,8 +101,12 @@ def _wait_for_everyone() -> None:
 
 
 def train_stage(
-    plan: StagePlan, engine: Engine, config: TrainConfig, context: dict[str, Any],
-    callbacks: list[Any], resume: bool,
+    plan: StagePlan,
+    engine: Engine,
+    config: TrainConfig,
+    context: dict[str, Any],
+    callbacks: list[Any],
+    resume: bool,
 ) -> dict[str, Any]:
     from transformers import set_seed
 
@@ -126,7 +130,10 @@ def train_stage(
 
 
 def run_training(
-    config: TrainConfig, *, resume: bool = False, callbacks: list[Any] | None = None,
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    callbacks: list[Any] | None = None,
     say: Say = _say,
 ) -> dict[str, Any]:
     """Run (or resume) both stages; returns the final ``run.json`` content."""
@@ -203,8 +210,10 @@ def _finish(out: Path, info: dict[str, Any], adapter: Path, say: Say) -> dict[st
         os.replace(staging, out / FINAL_ADAPTER)
         info.update(status="finished", adapter=str(out / FINAL_ADAPTER))
         write_run_info(out, info)
-    say(f"finished: adapter in {out / FINAL_ADAPTER}; export it with "
-        f"`bbj-coder train export --run {out}`")
+    say(
+        f"finished: adapter in {out / FINAL_ADAPTER}; export it with "
+        f"`bbj-coder train export --run {out}`"
+    )
     return info
 
 
@@ -228,7 +237,8 @@ def report_failure(exc: BaseException) -> str:
     """A sentence for errors the libraries raise while training."""
     text = str(exc).strip() or type(exc).__name__
     if "out of memory" in text.lower():
-        return (f"Training ran out of memory ({text.splitlines()[0]}); lower batch_size or "
-                "max_seq_len, or raise gradient_accumulation_steps.")
+        return (
+            f"Training ran out of memory ({text.splitlines()[0]}); lower batch_size or "
+            "max_seq_len, or raise gradient_accumulation_steps."
+        )
     return f"Training failed: {type(exc).__name__}: {text.splitlines()[0]}"
-

@@ -12,12 +12,26 @@ from trainer.train.errors import TrainError
 
 RUN_FILE = "run.json"
 LIBRARIES: tuple[str, ...] = (
-    "torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes", "unsloth",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "accelerate",
+    "datasets",
+    "bitsandbytes",
+    "unsloth",
 )
-RESUME_MAY_CHANGE: frozenset[str] = frozenset({
-    "progress", "tensorboard", "logging_steps",
-    "cpt.epochs", "cpt.max_steps", "sft.epochs", "sft.max_steps",
-})
+RESUME_MAY_CHANGE: frozenset[str] = frozenset(
+    {
+        "progress",
+        "tensorboard",
+        "logging_steps",
+        "cpt.epochs",
+        "cpt.max_steps",
+        "sft.epochs",
+        "sft.max_steps",
+    }
+)
 """Settings that may differ when a run resumes; any other change would mix two runs."""
 
 
@@ -63,7 +77,8 @@ def check_resumable(info: dict[str, Any], config: TrainConfig) -> None:
     before = flatten(info.get("config", {}))
     now = flatten(config_document(config))
     changed = sorted(
-        key for key in before.keys() | now.keys()
+        key
+        for key in before.keys() | now.keys()
         if before.get(key) != now.get(key) and key not in RESUME_MAY_CHANGE
     )
     if changed:

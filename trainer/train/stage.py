@@ -43,8 +43,11 @@ def summary_of(directory: Path) -> dict[str, Any] | None:
 def last_checkpoint(directory: Path) -> Path | None:
     from transformers.trainer_utils import get_last_checkpoint
 
-    return Path(found) if directory.is_dir() and (found := get_last_checkpoint(str(directory))) \
+    return (
+        Path(found)
+        if directory.is_dir() and (found := get_last_checkpoint(str(directory)))
         else None
+    )
 
 
 def sft_config(config: TrainConfig, plan: StagePlan, engine: Engine, has_eval: bool) -> Any:
@@ -119,8 +122,13 @@ def parameter_groups(model: Any, args: Any, embedding_lr: float) -> list[dict[st
 
 
 def build_trainer(
-    model: Any, tokenizer: Any, rows: StageRows, config: TrainConfig, plan: StagePlan,
-    engine: Engine, callbacks: list[Any],
+    model: Any,
+    tokenizer: Any,
+    rows: StageRows,
+    config: TrainConfig,
+    plan: StagePlan,
+    engine: Engine,
+    callbacks: list[Any],
 ) -> Any:
     from trl import SFTTrainer
 

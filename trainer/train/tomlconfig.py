@@ -55,9 +55,7 @@ def build(default: T, values: dict[str, Any], where: str, path: Path) -> T:
     for key, value in values.items():
         if key not in hints:
             known = ", ".join(hints)
-            raise TrainError(
-                f"{path}: unknown key '{key}' in [{where}] (known keys: {known})."
-            )
+            raise TrainError(f"{path}: unknown key '{key}' in [{where}] (known keys: {known}).")
         current = getattr(default, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from daemon.doctor import CHECK_NAMES, CheckOutcome
+from daemon.setup.doctor import CHECK_NAMES, CheckOutcome
 from tui.context import TuiContext
 from tui.daemon_link import daemon_running
 from tui.messages import CheckCompleted

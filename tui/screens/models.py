@@ -17,8 +17,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker
 
-from daemon.download import DownloadCancelledError, DownloadProgress, format_size
 from daemon.errors import BbjCoderError
+from daemon.models.download import DownloadCancelledError, DownloadProgress, format_size
 from tui.byte_meter import ByteMeter
 from tui.context import TuiContext
 from tui.messages import StoreChanged, Transfer, TransferEnded, TransferUpdated

@@ -7,7 +7,7 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import Label, Static
 
-from daemon.doctor import CheckOutcome
+from daemon.setup.doctor import CheckOutcome
 
 VERDICT_LABELS = {"ok": "OK", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "pending": "…"}
 

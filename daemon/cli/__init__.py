@@ -1,0 +1,50 @@
+"""``bbj-coder`` command line: one module per command group, one small entry function per command.
+
+The CLI is the one place that reaches up into ``lsp``, ``tui`` and ``trainer``, always lazily,
+inside the handler: ``bbj-coder --help`` imports none of them (``train`` passes its arguments
+through to the trainer's own parser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from daemon import __version__
+from daemon.cli import bundle, check, config, continuedev, doctor, editors, model, serve, train
+from daemon.errors import BbjCoderError
+
+Handler = Callable[[argparse.Namespace], int]
+
+GROUPS = (serve, config, model, check, doctor, editors, continuedev, bundle, train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bbj-coder",
+        description=(
+            "Local AI coding assistant for BBj: a daemon serving checked completions and chat."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"bbj-coder {__version__}")
+    parser.add_argument("--config", help="config file (default: the platform config dir)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BbjCoderError as exc:
+        print(f"bbj-coder: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["build_parser", "main"]

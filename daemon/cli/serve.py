@@ -1,0 +1,82 @@
+"""``bbj-coder serve``, ``status`` and ``stop``: the daemon's life cycle."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from daemon.cli._common import config_path, load
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from daemon.server.lifecycle import ServeOptions, serve
+
+    flags = {"server.host": args.host, "server.port": args.port, "model.path": args.model}
+    paths, loaded = load(args, flags)
+    options = ServeOptions(
+        config=loaded.config,
+        paths=paths,
+        demo=args.demo,
+        config_path=config_path(args, paths),
+        flags=flags,
+    )
+    return asyncio.run(serve(options))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import httpx
+
+    from daemon.instance import read_state
+
+    paths, _ = load(args)
+    state = read_state(paths.state_file)
+    if state is None:
+        print("bbj-coder is not running. Start it with `bbj-coder serve`.")
+        return 3
+    try:
+        health = httpx.get(f"{state.url}/health", timeout=5).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"bbj-coder (pid {state.pid}) at {state.url} does not answer: {exc}")
+        return 1
+    if args.json:
+        print(json.dumps({"pid": state.pid, "url": state.url, **health}, indent=2))
+        return 0
+    model = health.get("model") or {}
+    print(f"bbj-coder {health['version']} at {state.url} (pid {state.pid}): {health['status']}")
+    print(f"  backend: {health['backend']['name']} — {health['backend']['reason']}")
+    print(
+        f"  model:   {model.get('name', '-')} {model.get('quant', '')} "
+        f"ctx {model.get('context_length', '-')} fim {model.get('fim_format', '-')}"
+    )
+    if health.get("model_error"):
+        print(f"  problem: {health['model_error']}")
+    return 0 if health["status"] == "ok" else 1
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from daemon.server.lifecycle import stop_daemon
+
+    paths, _ = load(args)
+    print(stop_daemon(paths))
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run the daemon")
+    serve.add_argument("--model", help="store name or path to a .gguf file")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 11435)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve a tiny built-in demo model (output is not meaningful)",
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    status = sub.add_parser("status", help="is the daemon running, and is it healthy?")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+    sub.add_parser("stop", help="stop the running daemon").set_defaults(handler=cmd_stop)

@@ -1,0 +1,255 @@
+"""The FIM pipeline: type-ahead cache → prompt assembly → generation → post-processing.
+
+Latency rules live here: a newer request from the same client supersedes the older one, a
+completion stops as soon as post-processing would cut it anyway, and the time budget returns
+whatever is complete at a line boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextStream
+from daemon.backends.stops import StopMatcher
+from daemon.check import Checker, CheckResult, adds_errors
+from daemon.config import FimSettings
+from daemon.services.typeahead import TypeAheadCache
+from fim import ContextFile, FimFormat
+from fim.context import assemble_prompt
+from fim.postprocess import DEFAULT_CHAIN, FimContext, apply_chain, early_stop_index
+
+
+@dataclass(frozen=True)
+class FimRequest:
+    prefix: str
+    suffix: str
+    path: str | None = None
+    context: tuple[ContextFile, ...] = ()
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float = 0.95
+    top_k: int = 40
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    logit_bias: tuple[tuple[int, float], ...] = ()
+    client: str = "default"
+
+
+@dataclass(frozen=True)
+class FimCheck:
+    """How a completion fared in the compile gate."""
+
+    checker: str
+    passed: bool
+    attempts: int
+    new_errors: tuple[str, ...] = ()
+
+
+class CompileGate:
+    """Accept a completion only if ``prefix + completion + suffix`` has no error that the
+    baseline ``prefix + suffix`` (often mid-edit and already broken) does not have."""
+
+    def __init__(self, checker: Checker, candidates: int = 2) -> None:
+        self.checker = checker
+        self.candidates = max(1, candidates)
+        self._baselines: dict[tuple[str, str], CheckResult] = {}
+
+    async def _baseline(self, prefix: str, suffix: str) -> CheckResult:
+        """Checked once per request, however many candidates are judged against it."""
+        key = (prefix, suffix)
+        if key not in self._baselines:
+            self._baselines[key] = await self.checker.check(prefix + suffix, "completion.bbj")
+        return self._baselines[key]
+
+    async def judge(self, prefix: str, completion: str, suffix: str, attempt: int) -> FimCheck:
+        baseline = await self._baseline(prefix, suffix)
+        candidate = await self.checker.check(prefix + completion + suffix, "completion.bbj")
+        if not adds_errors(baseline, candidate):
+            return FimCheck(candidate.checker, True, attempt)
+        known = {d.message for d in baseline.diagnostics}
+        new = tuple(d.message for d in candidate.diagnostics if d.message not in known)
+        return FimCheck(candidate.checker, False, attempt, new or (candidate.tool_error or "",))
+
+
+@dataclass
+class FimResult:
+    text: str
+    raw_text: str
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    check: FimCheck | None = None
+    cached: bool = False
+    superseded: bool = False
+    prompt_truncated: bool = False
+    elapsed_s: float = 0.0
+
+
+class Supersession:
+    """Per client, only the newest FIM request may run: each request takes a ticket on arrival;
+    a newer ticket cancels the older request's generation, and an older request that is still
+    assembling or being checked notices it is stale and gives up."""
+
+    def __init__(self) -> None:
+        self._tickets = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._running: dict[str, tuple[int, TextStream]] = {}
+
+    def ticket(self, client: str) -> int:
+        ticket = next(self._tickets)
+        self._latest[client] = ticket
+        running = self._running.get(client)
+        if running is not None and running[0] < ticket:
+            running[1].superseded = True
+            running[1].cancel()
+        return ticket
+
+    def is_current(self, client: str, ticket: int) -> bool:
+        return self._latest.get(client) == ticket
+
+    def begin(self, client: str, ticket: int, stream: TextStream) -> bool:
+        """Register ``stream``; False (and the stream cancelled) when the ticket is stale."""
+        if not self.is_current(client, ticket):
+            stream.superseded = True
+            stream.cancel()
+            return False
+        self._running[client] = (ticket, stream)
+        return True
+
+    def end(self, client: str, ticket: int) -> None:
+        if self._running.get(client, (0,))[0] == ticket:
+            del self._running[client]
+
+    def finish(self, client: str, ticket: int) -> None:
+        self.end(client, ticket)
+        if self._latest.get(client) == ticket:
+            del self._latest[client]
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+
+class FimService:
+    def __init__(self, backend: Backend, fmt: FimFormat, settings: FimSettings, n_ctx: int) -> None:
+        self.backend = backend
+        self.fmt = fmt
+        self.settings = settings
+        self.n_ctx = n_ctx
+        self.cache = TypeAheadCache(settings.cache_size)
+        self.supersession = Supersession()
+
+    def _budget(self, max_tokens: int) -> int:
+        room = self.n_ctx - max_tokens
+        if self.settings.max_prompt_tokens > 0:
+            room = min(room, self.settings.max_prompt_tokens)
+        return max(room, 16)
+
+    def _params(self, request: FimRequest) -> SamplingParams:
+        max_tokens = min(request.max_tokens or self.settings.max_tokens, self.n_ctx // 2)
+        temperature = (
+            self.settings.temperature if request.temperature is None else request.temperature
+        )
+        return SamplingParams(
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=request.top_p,
+            top_k=request.top_k,
+            seed=request.seed,
+            logit_bias=request.logit_bias,
+        )
+
+    async def complete(self, request: FimRequest, gate: CompileGate | None = None) -> FimResult:
+        """Complete at the cursor; with a ``gate``, a completion that adds compile errors is
+        replaced by another candidate within the time budget, or not shown at all."""
+        started = time.perf_counter()
+        ticket = self.supersession.ticket(request.client)
+        try:
+            result = await self._complete(request, gate, ticket, started)
+        finally:
+            self.supersession.finish(request.client, ticket)
+        if result.text and not result.cached:
+            self.cache.put(request.prefix, request.suffix, result.text)
+        result.elapsed_s = time.perf_counter() - started
+        return result
+
+    async def _complete(
+        self, request: FimRequest, gate: CompileGate | None, ticket: int, started: float
+    ) -> FimResult:
+        cached = self.cache.get(request.prefix, request.suffix)
+        if cached is not None:
+            return FimResult(text=cached, raw_text=cached, cached=True)
+        params = self._params(request)
+        assembled = await asyncio.to_thread(
+            assemble_prompt,
+            request.prefix,
+            request.suffix,
+            fmt=self.fmt,
+            count_tokens=self.backend.count_tokens,
+            max_prompt_tokens=self._budget(params.max_tokens),
+            context=request.context,
+            path=request.path,
+            prefix_share=self.settings.prefix_share,
+        )
+        result = FimResult(
+            text="",
+            raw_text="",
+            prompt_truncated=(assembled.prefix_truncated or assembled.suffix_truncated),
+        )
+        ctx = FimContext.build(assembled.prefix, assembled.suffix)
+        deadline = time.monotonic() + self.settings.time_budget_ms / 1000
+        for attempt in range(1, (gate.candidates if gate else 1) + 1):
+            stream = self.backend.fim(assembled.prompt, params)
+            if self.supersession.begin(request.client, ticket, stream):
+                try:
+                    result.raw_text = await self._collect(stream, ctx, request.stop, deadline)
+                finally:
+                    self.supersession.end(request.client, ticket)
+            result.stats, result.superseded = stream.stats, stream.superseded
+            if result.superseded:
+                return result
+            result.text = apply_chain(result.raw_text, ctx, DEFAULT_CHAIN)
+            if not result.text or gate is None:
+                return result
+            result.check = await gate.judge(request.prefix, result.text, request.suffix, attempt)
+            if not self.supersession.is_current(request.client, ticket):
+                result.superseded, result.text = True, ""
+                return result
+            if result.check.passed:
+                return result
+            result.text = ""
+            if time.monotonic() >= deadline:
+                return result
+            params = replace(params, temperature=max(params.temperature, 0.7), seed=attempt)
+        return result
+
+    async def _collect(
+        self, stream: TextStream, ctx: FimContext, stops: Sequence[str], deadline: float
+    ) -> str:
+        """Read the stream until it ends, a stop/early-stop cuts it, or the deadline passes."""
+        matcher = StopMatcher(stops)
+        text = ""
+        iterator = aiter(stream)
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    chunk = await asyncio.wait_for(anext(iterator), timeout=max(remaining, 0.001))
+                except StopAsyncIteration:
+                    break
+                except (TimeoutError, asyncio.TimeoutError):  # distinct types before 3.11
+                    stream.stats.finish_reason = "time"
+                    text = text[: text.rfind("\n") + 1] if "\n" in text else text
+                    break
+                text += matcher.feed(chunk)
+                if matcher.stopped:
+                    break
+                cut = early_stop_index(text, ctx)
+                if cut is not None:
+                    text = text[:cut]
+                    break
+        finally:
+            stream.cancel()
+            await iterator.aclose()
+        return text + matcher.flush()

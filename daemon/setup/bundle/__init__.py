@@ -1,0 +1,1 @@
+"""``bbj-coder bundle``: the offline installation bundle and the installers' Python step."""

@@ -1,0 +1,1 @@
+"""``bbj-coder continue install|uninstall``: bbj-coder's entries in Continue.dev's config."""
