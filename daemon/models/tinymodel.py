@@ -24,9 +24,10 @@ from typing import IO, Any
 import numpy as np
 
 from daemon.models.gguf_writer import (
-    Qwen2Shape,
+    Qwen2Hparams,
+    bpe_merges,
     vocabulary_from_tokenizer_json,
-    write_gguf,
+    write_qwen2_gguf,
 )
 from daemon.models.tinymodel_corpus import sample_bbj_corpus
 
@@ -165,18 +166,14 @@ def _mirror_qwen2_json(tokenizer_json: dict[str, Any]) -> dict[str, Any]:
     return tokenizer_json
 
 
-def _token_id(tokenizer_json: dict[str, Any], text: str) -> int:
-    return next(t["id"] for t in tokenizer_json["added_tokens"] if t["content"] == text)
-
-
 # --------------------------------------------------------------------------- weights
 
 
-def _hf_weight_shapes(shape: Qwen2Shape) -> dict[str, tuple[int, ...]]:
+def _hf_weight_shapes(hparams: Qwen2Hparams) -> dict[str, tuple[int, ...]]:
     """Every Qwen2ForCausalLM parameter with its HF shape (Linear weights are (out, in))."""
-    hidden, ffn, kv = shape.hidden_size, shape.intermediate_size, shape.kv_size
-    shapes: dict[str, tuple[int, ...]] = {"model.embed_tokens.weight": (shape.vocab_size, hidden)}
-    for layer in range(shape.num_hidden_layers):
+    hidden, ffn, kv = hparams.hidden_size, hparams.intermediate_size, hparams.kv_size
+    shapes: dict[str, tuple[int, ...]] = {"model.embed_tokens.weight": (hparams.vocab_size, hidden)}
+    for layer in range(hparams.num_hidden_layers):
         p = f"model.layers.{layer}"
         shapes |= {
             f"{p}.input_layernorm.weight": (hidden,),
@@ -193,7 +190,7 @@ def _hf_weight_shapes(shape: Qwen2Shape) -> dict[str, tuple[int, ...]]:
             f"{p}.mlp.down_proj.weight": (hidden, ffn),
         }
     shapes["model.norm.weight"] = (hidden,)
-    shapes["lm_head.weight"] = (shape.vocab_size, hidden)
+    shapes["lm_head.weight"] = (hparams.vocab_size, hidden)
     return shapes
 
 
@@ -209,11 +206,11 @@ def _init_std(name: str, dims: tuple[int, ...]) -> float:
     return 1.0 / np.sqrt(dims[1])
 
 
-def _random_weights(shape: Qwen2Shape, seed: int) -> dict[str, np.ndarray]:
+def _random_weights(hparams: Qwen2Hparams, seed: int) -> dict[str, np.ndarray]:
     """Deterministic float32 weights whose values are exactly representable in float16."""
     rng = np.random.default_rng(seed)
     weights: dict[str, np.ndarray] = {}
-    for name, dims in _hf_weight_shapes(shape).items():
+    for name, dims in _hf_weight_shapes(hparams).items():
         if name.endswith("norm.weight"):
             weights[name] = np.ones(dims, dtype=np.float32)
             continue
@@ -226,26 +223,27 @@ def _random_weights(shape: Qwen2Shape, seed: int) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- HF files
 
 
-def _hf_config(shape: Qwen2Shape, eos_id: int) -> dict[str, Any]:
+def _hf_config(vocab_size: int, context_length: int, eos_id: int) -> dict[str, Any]:
+    """The tiny model's ``config.json``: the one place its dimensions are spelled."""
     return {
         "architectures": ["Qwen2ForCausalLM"],
         "model_type": "qwen2",
-        "vocab_size": shape.vocab_size,
-        "hidden_size": shape.hidden_size,
-        "intermediate_size": shape.intermediate_size,
-        "num_hidden_layers": shape.num_hidden_layers,
-        "num_attention_heads": shape.num_attention_heads,
-        "num_key_value_heads": shape.num_key_value_heads,
+        "vocab_size": vocab_size,
+        "hidden_size": 256,
+        "intermediate_size": 512,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
         "hidden_act": "silu",
-        "max_position_embeddings": shape.context_length,
+        "max_position_embeddings": context_length,
         "initializer_range": 0.02,
-        "rms_norm_eps": shape.rms_norm_eps,
-        "rope_theta": shape.rope_theta,
+        "rms_norm_eps": 1e-6,
+        "rope_theta": 1_000_000.0,
         "rope_scaling": None,
         "use_cache": True,
         "use_sliding_window": False,
-        "sliding_window": shape.context_length,
-        "max_window_layers": shape.num_hidden_layers,
+        "sliding_window": context_length,
+        "max_window_layers": 2,
         "attention_dropout": 0.0,
         "tie_word_embeddings": False,
         "bos_token_id": eos_id,
@@ -290,9 +288,7 @@ def _hf_generation_config(eos_id: int) -> dict[str, Any]:
 
 
 def _merges_txt(tokenizer_json: dict[str, Any]) -> str:
-    merges = tokenizer_json["model"]["merges"]
-    lines = [m if isinstance(m, str) else " ".join(m) for m in merges]
-    return "#version: 0.2\n" + "".join(f"{line}\n" for line in lines)
+    return "#version: 0.2\n" + "".join(f"{line}\n" for line in bpe_merges(tokenizer_json))
 
 
 def _save_safetensors(path: Path, weights: dict[str, np.ndarray]) -> None:
@@ -307,17 +303,19 @@ def _save_safetensors(path: Path, weights: dict[str, np.ndarray]) -> None:
 
 
 def _write_hf_files(
-    hf_dir: Path, shape: Qwen2Shape, tokenizer_json: dict[str, Any], weights: dict[str, np.ndarray]
+    hf_dir: Path,
+    config: dict[str, Any],
+    tokenizer_json: dict[str, Any],
+    weights: dict[str, np.ndarray],
 ) -> list[Path]:
     hf_dir.mkdir(parents=True, exist_ok=True)
-    eos_id = _token_id(tokenizer_json, _EOS_TEXT)
     vocab_json = tokenizer_json["model"]["vocab"]
     texts = {
-        "config.json": _json_text(_hf_config(shape, eos_id)),
-        "generation_config.json": _json_text(_hf_generation_config(eos_id)),
+        "config.json": _json_text(config),
+        "generation_config.json": _json_text(_hf_generation_config(config["eos_token_id"])),
         "tokenizer.json": _json_text(tokenizer_json),
         "tokenizer_config.json": _json_text(
-            _hf_tokenizer_config(tokenizer_json, shape.context_length)
+            _hf_tokenizer_config(tokenizer_json, config["max_position_embeddings"])
         ),
         "vocab.json": _json_text(vocab_json),
         "merges.txt": _merges_txt(tokenizer_json),
@@ -454,17 +452,18 @@ def _build(out_dir: Path, params: _BuildParams, write_hf: bool) -> TinyModel:
     _stamp_path(out_dir).unlink(missing_ok=True)
     tokenizer_json = _train_tokenizer_json()
     vocab = vocabulary_from_tokenizer_json(tokenizer_json, _CHAT_TEMPLATE, _EOS_TEXT)
-    shape = Qwen2Shape(vocab_size=len(vocab.tokens), context_length=params.context_length)
-    weights = _random_weights(shape, params.seed)
+    config = _hf_config(len(vocab.tokens), params.context_length, vocab.eos_token_id)
+    hparams = Qwen2Hparams.from_config(config)
+    weights = _random_weights(hparams, params.seed)
     files = [_write_text_atomic(out_dir / TOKENIZER_FILE_NAME, _json_text(tokenizer_json))]
     files.append(
         _write_atomic(
             out_dir / GGUF_FILE_NAME,
-            lambda tmp: write_gguf(tmp, shape, vocab, weights, TINY_MODEL_NAME),
+            lambda tmp: write_qwen2_gguf(tmp, hparams, vocab, weights, TINY_MODEL_NAME),
         )
     )
     if write_hf:
-        files += _write_hf_files(out_dir / HF_DIR_NAME, shape, tokenizer_json, weights)
+        files += _write_hf_files(out_dir / HF_DIR_NAME, config, tokenizer_json, weights)
     else:
         shutil.rmtree(out_dir / HF_DIR_NAME, ignore_errors=True)  # stale files of another build
     _write_stamp(out_dir, params, files, write_hf)

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainer.export.convert import Hparams, gguf_architecture, tensor_name, write_gguf_streamed
+from daemon.models.gguf_writer import (
+    Qwen2Hparams,
+    gguf_architecture,
+    gguf_tensor_name,
+    write_gguf,
+)
+from trainer.export.convert import conversion_errors
 
 PEFT_PREFIX = "base_model.model."
 
@@ -31,14 +37,14 @@ def _hf_name(module_name: str) -> str:
     return module_name.removeprefix(PEFT_PREFIX) + ".weight"
 
 
-def _lora_pairs(model: Any, hp: Hparams, alpha: float) -> Iterator[tuple[str, Any]]:
+def _lora_pairs(model: Any, hp: Qwen2Hparams, alpha: float) -> Iterator[tuple[str, Any]]:
     from peft.tuners.lora import LoraLayer
 
     for module_name, module in model.named_modules():
         if not isinstance(module, LoraLayer) or not module.active_adapters:
             continue
         adapter = module.active_adapters[0]
-        name = tensor_name(_hf_name(module_name), hp.num_hidden_layers)
+        name = gguf_tensor_name(_hf_name(module_name), hp.num_hidden_layers)
         if adapter in module.lora_A:
             a, b = module.lora_A[adapter].weight, module.lora_B[adapter].weight
             rank = a.shape[0]
@@ -52,7 +58,7 @@ def _lora_pairs(model: Any, hp: Hparams, alpha: float) -> Iterator[tuple[str, An
 
 
 def _full_deltas(
-    model: Any, hp: Hparams, alpha: float, notes: list[str]
+    model: Any, hp: Qwen2Hparams, alpha: float, notes: list[str]
 ) -> Iterator[tuple[str, Any]]:
     import torch
     from peft.utils import ModulesToSaveWrapper
@@ -66,7 +72,7 @@ def _full_deltas(
         if hp.tie_word_embeddings:
             notes.append(f"{module_name.removeprefix(PEFT_PREFIX)} (tied to the output layer)")
             continue
-        name = tensor_name(_hf_name(module_name), hp.num_hidden_layers)
+        name = gguf_tensor_name(_hf_name(module_name), hp.num_hidden_layers)
         width = delta.shape[1]
         identity = torch.eye(width)
         scaled = delta * (width / alpha)
@@ -79,7 +85,7 @@ def _full_deltas(
 
 
 def adapter_tensors(model: Any, config: dict[str, Any], alpha: float) -> AdapterTensors:
-    hp = Hparams.from_config(config)
+    hp = Qwen2Hparams.from_config(config)
     result = AdapterTensors()
     result.tensors = list(_lora_pairs(model, hp, alpha))
     result.tensors += list(_full_deltas(model, hp, alpha, result.notes))
@@ -92,8 +98,9 @@ def write_lora_gguf(
     """Write the adapter GGUF; returns the trained modules it could not carry."""
     import gguf
 
-    arch = gguf_architecture(config)
-    found = adapter_tensors(model, config, alpha)
+    with conversion_errors():
+        arch = gguf_architecture(config)
+        found = adapter_tensors(model, config, alpha)
 
     def metadata(writer: Any) -> None:
         writer.add_name(name)
@@ -101,5 +108,5 @@ def write_lora_gguf(
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(alpha))
 
-    write_gguf_streamed(path, arch, metadata, found.tensors)
+    write_gguf(path, arch, metadata, found.tensors)
     return found.notes

@@ -83,9 +83,9 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     info = _run_info(options.run)
     base = Path(info["base_model"])
     config = json.loads((base / "config.json").read_text(encoding="utf-8"))
-    from trainer.export.convert import gguf_architecture
+    from trainer.export.convert import check_architecture
 
-    gguf_architecture(config)  # refuse an unsupported model before any heavy work
+    check_architecture(config)
     result = ExportResult(out=(options.out or options.run / "export").resolve())
     name = options.name or default_name(options.run)
     if options.card_only:
