@@ -91,3 +91,47 @@ def test_describe_round_trips_as_toml(tmp_path: Path) -> None:
     parsed = tomllib.loads(rendered)
     assert parsed["server"]["allowed_origins"] == ["vscode-webview://x"]
     assert "# default" in rendered
+
+
+def test_describe_writes_toml_that_reads_back_whatever_the_strings_hold(tmp_path: Path) -> None:
+    import tomllib
+
+    folder = tmp_path / "odd\nname # [x]"  # a source path lands in a comment
+    folder.mkdir()
+    path = write(folder, "[server]\nport = 12000\n")
+    awkward = 'C:\\models\\a "b"\nsecond line\ttab \x01 ]  # not a comment'
+    loaded = load_config(path, environ={"BBJ_CODER_MODEL_PATH": awkward})
+    parsed = tomllib.loads(describe(loaded))
+    assert parsed["model"]["path"] == awkward
+    assert parsed["server"]["port"] == 12000
+    assert parsed["server"]["allowed_hosts"] == []
+
+
+def test_a_value_out_of_range_names_its_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[server]\nhost = "127.0.0.1"\nport = 99999\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={"BBJ_CODER_CHECK_CHAT": "maybe"})
+    message = str(info.value)
+    assert f"{path}: server.port must be between 1 and 65535, got 99999 (line 3)" in message
+    assert "env BBJ_CODER_CHECK_CHAT: check.chat must be" in message
+    with pytest.raises(ConfigError, match=r"flag --port: server\.port must be between"):
+        load_config(None, environ={}, flags={"server.port": 0})
+
+
+def test_choices_come_from_the_checker_and_the_fim_formats() -> None:
+    from daemon.check import CHECKER_MODES
+    from fim import FORMATS
+
+    for mode in CHECKER_MODES:
+        assert load_config(None, environ={"BBJ_CODER_CHECK_CHECKER": mode}).config.check.checker
+    for fmt in FORMATS:
+        loaded = load_config(None, environ={"BBJ_CODER_MODEL_FIM_FORMAT": fmt.name})
+        assert loaded.config.model.fim_format == fmt.name
+    with pytest.raises(ConfigError) as info:
+        load_config(None, environ={"BBJ_CODER_MODEL_FIM_FORMAT": "gpt"})
+    assert all(fmt.name in str(info.value) for fmt in FORMATS)
+
+
+def test_other_prefixed_variables_are_not_settings(tmp_path: Path) -> None:
+    loaded = load_config(None, environ={"BBJ_CODER_HOME": str(tmp_path), "BBJ_CODER_X": "1"})
+    assert set(loaded.sources.values()) == {"default"}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon.config import help_rows as describe
 from trainer.train import TrainError, add_run_arguments, load_train_config, run_command_from_args
 from trainer.train.config import TrainConfig
-from trainer.train.tomlconfig import describe
 
 
 def run_cli(*argv: str) -> int:

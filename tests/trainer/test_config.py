@@ -130,3 +130,10 @@ def test_bad_config_exits_2_with_a_sentence(
     err = capsys.readouterr().err
     assert "unknown key 'colour'" in err
     assert "Traceback" not in err
+
+
+def test_a_value_out_of_range_names_its_file_and_line(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, "[data]\nseed = 3\nfim_rate = 1.5\n")
+    with pytest.raises(DataError) as info:
+        load_data_config(path, {})
+    assert f"{path}: config key 'fim_rate' must be between 0 and 1 (line 3)" in str(info.value)

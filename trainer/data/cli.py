@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from trainer.data.config import DataConfig, field_help, load_data_config
+from daemon.config import field_help
+from trainer.data.config import DataConfig, load_data_config
 from trainer.data.records import DataError
 
 SHOWN_PROBLEMS = 5
@@ -27,14 +28,22 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
             action="append",
             default=None,
             metavar="PATH",
-            help=field_help(name) + " Repeatable.",
+            help=field_help(DataConfig, name) + " Repeatable.",
         )
-    parser.add_argument("--out", type=Path, default=None, help=field_help("out"))
-    parser.add_argument("--tokenizer", type=Path, default=None, help=field_help("tokenizer"))
-    parser.add_argument("--max-seq-len", type=int, default=None, help=field_help("max_seq_len"))
-    parser.add_argument("--seed", type=int, default=None, help=field_help("seed"))
-    parser.add_argument("--val-fraction", type=float, default=None, help=field_help("val_fraction"))
-    parser.add_argument("--fim-rate", type=float, default=None, help=field_help("fim_rate"))
+    parser.add_argument("--out", type=Path, default=None, help=field_help(DataConfig, "out"))
+    parser.add_argument(
+        "--tokenizer", type=Path, default=None, help=field_help(DataConfig, "tokenizer")
+    )
+    parser.add_argument(
+        "--max-seq-len", type=int, default=None, help=field_help(DataConfig, "max_seq_len")
+    )
+    parser.add_argument("--seed", type=int, default=None, help=field_help(DataConfig, "seed"))
+    parser.add_argument(
+        "--val-fraction", type=float, default=None, help=field_help(DataConfig, "val_fraction")
+    )
+    parser.add_argument(
+        "--fim-rate", type=float, default=None, help=field_help(DataConfig, "fim_rate")
+    )
     parser.add_argument(
         "--no-check",
         dest="check_code",
@@ -48,7 +57,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_const",
         const=True,
         default=None,
-        help=field_help("drop_failing"),
+        help=field_help(DataConfig, "drop_failing"),
     )
     parser.add_argument(
         "--no-progress",

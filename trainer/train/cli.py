@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from daemon.config import field_help
 from trainer.train.config import ENGINES, TrainConfig, load_train_config
 from trainer.train.errors import TrainError
-from trainer.train.tomlconfig import field_help
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

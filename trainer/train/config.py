@@ -1,12 +1,28 @@
-"""``TrainConfig``: every setting of ``bbj-coder train run``, read from the ``[train]`` table."""
+"""``TrainConfig``: every setting of ``bbj-coder train run``, read from the ``[train]`` table.
+
+A nested table is a stage (``[train.cpt]``, ``[train.sft]``); paths are relative to the file.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.config import (
+    DEFAULT,
+    Origin,
+    Wording,
+    file_layer,
+    flag_layer,
+    read_toml,
+    resolve,
+    setting,
+)
+from daemon.errors import ConfigError
 from trainer.train.errors import TrainError
-from trainer.train.tomlconfig import build, doc, read_table
+
+TABLE = ("train",)
+_WORDING = Wording(integer="a whole number")
 
 ENGINES: tuple[str, ...] = ("auto", "unsloth", "qlora", "lora")
 PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32")
@@ -17,21 +33,15 @@ SCHEDULERS: tuple[str, ...] = ("linear", "cosine", "constant", "constant_with_wa
 class StageConfig:
     """One training stage: ``[train.cpt]`` (continued pretraining) or ``[train.sft]``."""
 
-    enabled: bool = field(default=True, metadata=doc("Run this stage."))
-    epochs: float = field(default=1.0, metadata=doc("Passes over the stage's training data."))
-    max_steps: int = field(
-        default=-1, metadata=doc("Stop after this many optimizer steps (-1: run all epochs).")
+    enabled: bool = setting(True, "Run this stage.")
+    epochs: float = setting(1.0, "Passes over the stage's training data.")
+    max_steps: int = setting(-1, "Stop after this many optimizer steps (-1: run all epochs).")
+    learning_rate: float = setting(2e-4, "Peak learning rate of the LoRA weights.")
+    embedding_learning_rate: float = setting(
+        2e-5, "Learning rate of embed_tokens and lm_head (when train_embeddings is on)."
     )
-    learning_rate: float = field(
-        default=2e-4, metadata=doc("Peak learning rate of the LoRA weights.")
-    )
-    embedding_learning_rate: float = field(
-        default=2e-5,
-        metadata=doc("Learning rate of embed_tokens and lm_head (when train_embeddings is on)."),
-    )
-    packing: bool = field(
-        default=True,
-        metadata=doc("Pack several examples into one max_seq_len row (masks stay per example)."),
+    packing: bool = setting(
+        True, "Pack several examples into one max_seq_len row (masks stay per example)."
     )
 
 
@@ -47,98 +57,74 @@ SFT_DEFAULTS = StageConfig(
 class TrainConfig:
     """Settings of one two-stage run. Paths in the TOML file are relative to that file."""
 
-    base_model: Path | None = field(
-        default=None,
-        metadata=doc(
-            "Local directory of the Hugging Face base model (config.json, safetensors, "
-            "tokenizer). Never downloaded."
-        ),
+    base_model: Path | None = setting(
+        None,
+        "Local directory of the Hugging Face base model (config.json, safetensors, "
+        "tokenizer). Never downloaded.",
     )
-    data: Path | None = field(
-        default=None,
-        metadata=doc(
-            "Output of `bbj-coder train data`: a vNNNN directory, or its root (uses LATEST)."
-        ),
+    data: Path | None = setting(
+        None, "Output of `bbj-coder train data`: a vNNNN directory, or its root (uses LATEST)."
     )
-    out: Path = field(
-        default=Path("runs/bbj-coder"), metadata=doc("Run directory: checkpoints, adapter, logs.")
+    out: Path = setting(Path("runs/bbj-coder"), "Run directory: checkpoints, adapter, logs.")
+    engine: str = setting("auto", "auto, unsloth, qlora (4-bit) or lora (full-precision base).")
+    seed: int = setting(0, "Seed of LoRA initialisation, data mixing and data order.")
+    max_seq_len: int = setting(4096, "Longest training sequence in tokens (longer are cut).")
+    batch_size: int = setting(4, "Sequences per device per step (training and validation).")
+    gradient_accumulation_steps: int = setting(4, "Steps whose gradients add up to one update.")
+    gradient_checkpointing: bool = setting(
+        True, "Recompute activations to save GPU memory (always off on CPU)."
     )
-    engine: str = field(
-        default="auto", metadata=doc("auto, unsloth, qlora (4-bit) or lora (full-precision base).")
+    precision: str = setting(
+        "auto", "auto (bf16 where supported, else fp16; fp32 on CPU), bf16, fp16 or fp32."
     )
-    seed: int = field(
-        default=0, metadata=doc("Seed of LoRA initialisation, data mixing and data order.")
+    lora_r: int = setting(32, "LoRA rank.")
+    lora_alpha: int = setting(64, "LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = setting(0.05, "Dropout on the LoRA branch.")
+    target_modules: tuple[str, ...] = setting(
+        ("all-linear",),
+        "Modules given LoRA weights; 'all-linear' means every linear layer but lm_head.",
     )
-    max_seq_len: int = field(
-        default=4096, metadata=doc("Longest training sequence in tokens (longer are cut).")
+    train_embeddings: bool = setting(
+        True, "Also train embed_tokens and lm_head (full copies, lower learning rate)."
     )
-    batch_size: int = field(
-        default=4, metadata=doc("Sequences per device per step (training and validation).")
+    fim_ratio: float = setting(
+        0.3, "Share of stage-2 training examples that are FIM samples (0: chat only)."
     )
-    gradient_accumulation_steps: int = field(
-        default=4, metadata=doc("Steps whose gradients add up to one update.")
-    )
-    gradient_checkpointing: bool = field(
-        default=True, metadata=doc("Recompute activations to save GPU memory (always off on CPU).")
-    )
-    precision: str = field(
-        default="auto",
-        metadata=doc("auto (bf16 where supported, else fp16; fp32 on CPU), bf16, fp16 or fp32."),
-    )
-    lora_r: int = field(default=32, metadata=doc("LoRA rank."))
-    lora_alpha: int = field(default=64, metadata=doc("LoRA alpha (scale = alpha / r)."))
-    lora_dropout: float = field(default=0.05, metadata=doc("Dropout on the LoRA branch."))
-    target_modules: tuple[str, ...] = field(
-        default=("all-linear",),
-        metadata=doc(
-            "Modules given LoRA weights; 'all-linear' means every linear layer but lm_head."
-        ),
-    )
-    train_embeddings: bool = field(
-        default=True,
-        metadata=doc("Also train embed_tokens and lm_head (full copies, lower learning rate)."),
-    )
-    fim_ratio: float = field(
-        default=0.3,
-        metadata=doc("Share of stage-2 training examples that are FIM samples (0: chat only)."),
-    )
-    lr_scheduler: str = field(
-        default="cosine", metadata=doc("linear, cosine, constant or constant_with_warmup.")
-    )
-    warmup_ratio: float = field(
-        default=0.03, metadata=doc("Share of each stage's steps spent warming up.")
-    )
-    weight_decay: float = field(default=0.0, metadata=doc("AdamW weight decay."))
-    max_grad_norm: float = field(default=1.0, metadata=doc("Gradient clipping norm."))
-    logging_steps: int = field(default=10, metadata=doc("Log the training loss every N steps."))
-    eval_steps: int = field(
-        default=100, metadata=doc("Validation loss and a checkpoint every N steps.")
-    )
-    save_total_limit: int = field(
-        default=2, metadata=doc("Checkpoints kept per stage (the best is always kept).")
-    )
-    tensorboard: bool = field(
-        default=True, metadata=doc("Write TensorBoard logs to OUT/logs/<stage>.")
-    )
-    progress: bool = field(default=True, metadata=doc("Show the live progress line on stderr."))
-    cpt: StageConfig = field(
-        default=CPT_DEFAULTS, metadata=doc("Stage 1: continued pretraining on raw BBj source.")
-    )
-    sft: StageConfig = field(
-        default=SFT_DEFAULTS, metadata=doc("Stage 2: chat (assistant-only loss) plus FIM.")
-    )
+    lr_scheduler: str = setting("cosine", "linear, cosine, constant or constant_with_warmup.")
+    warmup_ratio: float = setting(0.03, "Share of each stage's steps spent warming up.")
+    weight_decay: float = setting(0.0, "AdamW weight decay.")
+    max_grad_norm: float = setting(1.0, "Gradient clipping norm.")
+    logging_steps: int = setting(10, "Log the training loss every N steps.")
+    eval_steps: int = setting(100, "Validation loss and a checkpoint every N steps.")
+    save_total_limit: int = setting(2, "Checkpoints kept per stage (the best is always kept).")
+    tensorboard: bool = setting(True, "Write TensorBoard logs to OUT/logs/<stage>.")
+    progress: bool = setting(True, "Show the live progress line on stderr.")
+    cpt: StageConfig = setting(CPT_DEFAULTS, "Stage 1: continued pretraining on raw BBj source.")
+    sft: StageConfig = setting(SFT_DEFAULTS, "Stage 2: chat (assistant-only loss) plus FIM.")
 
 
 def load_train_config(path: Path, overrides: dict[str, object] | None = None) -> TrainConfig:
     """The ``[train]`` table of ``path`` over the defaults, then ``overrides`` (non-None)."""
-    config = build(TrainConfig(), read_table(path, "train"), "train", path)
-    given = {key: value for key, value in (overrides or {}).items() if value is not None}
-    config = replace(config, **given)
-    validate(config, path)
-    return config
+    try:
+        file = read_toml(path)
+        resolved = resolve(
+            TrainConfig(),
+            file_layer(file, TrainConfig, table=TABLE, wording=_WORDING),
+            flag_layer(
+                overrides or {},
+                TrainConfig,
+                shown=lambda _key: "the command line",
+                table=TABLE,
+                wording=_WORDING,
+            ),
+        )
+    except ConfigError as exc:
+        raise TrainError(str(exc)) from exc
+    validate(resolved.value, path, resolved.origins)
+    return resolved.value
 
 
-def validate(config: TrainConfig, path: Path) -> None:
+def validate(config: TrainConfig, path: Path, origins: dict[str, Origin] | None = None) -> None:
     checks = (
         (config.base_model is not None, "base_model", "is required (a local model directory)"),
         (config.data is not None, "data", "is required (a `bbj-coder train data` output)"),
@@ -167,4 +153,6 @@ def validate(config: TrainConfig, path: Path) -> None:
     )
     for ok, key, problem in checks:
         if not ok:
-            raise TrainError(f"{path}: config key '{key}' in [train] {problem}.")
+            origin = (origins or {}).get(key, DEFAULT)
+            where = origin.where or str(path)
+            raise TrainError(f"{where}: config key '{key}' in [train] {problem}{origin.at}.")
