@@ -6,10 +6,10 @@ BBj block pairs; a small program is sent whole; otherwise a window of lines arou
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fim.fences import BBJ_LANGUAGE, code_blocks
 from fim.language import first_word
 
 WHOLE_PROGRAM_LINES = 80
@@ -20,8 +20,6 @@ WINDOW_LINES = 20
 
 MAX_BLOCK_LINES = 200
 """A method or class longer than this is not sent whole; the window is used instead."""
-
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
 
 SYSTEM_PROMPT = (
     "You are bbj-coder, an expert in BBj (BASIS Business BASIC for Java). You fix compiler "
@@ -110,11 +108,9 @@ def _describe(problem: Problem, lines: Sequence[str]) -> str:
 
 def extract_code(answer: str) -> str | None:
     """The first ```bbj block of ``answer`` (else its first fenced block); None without one."""
-    blocks = [(match.group(1).lower(), match.group(2)) for match in _FENCE.finditer(answer)]
-    for language, code in blocks:
-        if language == "bbj":
-            return code.rstrip("\n")
-    return blocks[0][1].rstrip("\n") if blocks else None
+    blocks = [block for block in code_blocks(answer) if block.closed]
+    chosen = next((b for b in blocks if b.language == BBJ_LANGUAGE), blocks[0] if blocks else None)
+    return chosen.body.rstrip("\n") if chosen else None
 
 
 def replace_span(lines: Sequence[str], span: LineSpan, code: str) -> tuple[str, LineSpan]:

@@ -17,11 +17,13 @@ How each ``type`` becomes a conversation (the system message is added later, in 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainer.data.fences import BBJ_ALIASES, fence, split_segments
+from fim.fences import BBJ_ALIASES, fence, split_segments
+from trainer.data.fences import has_code_block
 from trainer.data.frontmatter import parse_front_matter, split_front_matter
 from trainer.data.records import Example, Message, Problem
 
@@ -94,10 +96,8 @@ def _read_sections(example: ParsedExample, body: str, first_line: int) -> list[P
     problems: list[Problem] = []
     current: str | None = None
     chunks: dict[str, list[str]] = {}
-    in_fence = ""
-    for offset, line in enumerate(body.splitlines(keepends=True)):
-        in_fence = _track_fence(line, in_fence)
-        heading = None if in_fence else _HEADING.match(line.rstrip("\n"))
+    for offset, line, in_code in _lines(body):
+        heading = None if in_code else _HEADING.match(line.rstrip("\n"))
         if heading is None:
             if current is not None:
                 chunks[current].append(line)
@@ -146,13 +146,13 @@ def _joins(previous: str, line: str) -> bool:
     return not previous.lstrip().startswith(("#", "|", "<!--"))
 
 
-def _track_fence(line: str, in_fence: str) -> str:
-    stripped = line.strip()
-    if in_fence:
-        closes = stripped.startswith(in_fence) and not stripped.strip(in_fence[0])
-        return "" if closes else in_fence
-    match = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
-    return match.group(1) if match else ""
+def _lines(text: str) -> Iterator[tuple[int, str, bool]]:
+    """(0-based line number, line, whether it belongs to a fenced code block) for ``text``."""
+    number = 0
+    for segment in split_segments(text):
+        for line in segment.raw.splitlines(keepends=True):
+            yield number, line, segment.is_code
+            number += 1
 
 
 def _check_sections(example: ParsedExample) -> list[Problem]:
@@ -227,7 +227,7 @@ def _outcome(parsed: ParsedExample) -> str:
         parts.append("When it runs: " + parsed.sections["behavior"])
     output = parsed.sections.get("output")
     if output:
-        has_fence = any(s.is_code for s in split_segments(output))
+        has_fence = has_code_block(output)
         parts.append("Output:\n\n" + (output if has_fence else fence(output, "text")))
     return "\n\n".join(parts)
 
