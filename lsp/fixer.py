@@ -40,7 +40,7 @@ class LineSpan:
 
 
 @dataclass(frozen=True)
-class Problem:
+class CompilerDiagnostic:
     """One compiler diagnostic: its 0-based line and message."""
 
     line: int
@@ -87,7 +87,7 @@ def _last_non_blank(lines: Sequence[str], first: int, last: int) -> int:
 
 
 def fix_messages(
-    file_name: str, lines: Sequence[str], span: LineSpan, problems: Sequence[Problem]
+    file_name: str, lines: Sequence[str], span: LineSpan, problems: Sequence[CompilerDiagnostic]
 ) -> list[dict[str, str]]:
     """The chat messages asking for a corrected version of ``span``."""
     block = "\n".join(lines[span.first : span.last + 1])
@@ -101,7 +101,7 @@ def fix_messages(
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def _describe(problem: Problem, lines: Sequence[str]) -> str:
+def _describe(problem: CompilerDiagnostic, lines: Sequence[str]) -> str:
     source = lines[problem.line].strip() if 0 <= problem.line < len(lines) else ""
     return f"- line {problem.line + 1}: {problem.message}" + (f"\n  {source}" if source else "")
 
