@@ -52,25 +52,27 @@ class RateMeter:
         window_s: float | None = None,
         report: Callable[[RateMeter], None] | None = None,
         interval_s: float = REPORT_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total = total
+        self._clock = clock
         self.window_s = window_s
         self.interval_s = interval_s
         self._report = report
-        self._last_report = 0.0
+        self._last_report = float("-inf")
         self.restart(done)
 
     def restart(self, done: float = 0) -> None:
         """Measure again from ``done`` (a transfer that starts over)."""
         self.done = done
-        self._samples: deque[tuple[float, float]] = deque([(time.monotonic(), done)])
+        self._samples: deque[tuple[float, float]] = deque([(self._clock(), done)])
 
     def advance(self, count: float) -> None:
         self.update(self.done + count)
 
     def update(self, done: float) -> None:
         self.done = done
-        now = time.monotonic()
+        now = self._clock()
         samples = self._samples
         samples.append((now, done))
         if self.window_s is None:
@@ -85,7 +87,7 @@ class RateMeter:
     def report(self) -> None:
         """Call ``report`` now."""
         if self._report is not None:
-            self._last_report = time.monotonic()
+            self._last_report = self._clock()
             self._report(self)
 
     @property
