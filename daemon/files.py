@@ -37,13 +37,18 @@ def atomic_path(path: Path, *, mode: int | None = None, prefix: str = "") -> Ite
     os.close(os.open(tmp, flags, 0o600 if mode is not None else 0o666))
     try:
         yield tmp
-        with open(tmp, "r+b") as handle:
-            os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        replace_synced(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def replace_synced(written: Path, path: Path) -> None:
+    """Flush the finished file ``written`` to disk, then rename it over ``path``."""
+    with open(written, "r+b") as handle:
+        os.fsync(handle.fileno())
+    os.replace(written, path)
 
 
 def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> Path:
