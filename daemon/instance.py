@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from daemon.errors import InstanceError
+from daemon.files import write_atomic
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,12 @@ class DaemonState:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return http_url(self.host, self.port)
+
+
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, with an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class InstanceLock:
@@ -50,9 +55,7 @@ class InstanceLock:
     def publish(self, state: DaemonState) -> None:
         """Write the state file atomically so readers never see half of it."""
         self.state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(state)), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+        write_atomic(self.state_file, json.dumps(asdict(state)))
 
     def release(self) -> None:
         if self._handle is None:

@@ -7,6 +7,8 @@ prompt, so llama.cpp keeps its KV cache while the user types.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from fim.formats import ContextFile
@@ -97,7 +99,7 @@ def _supersedes(new: _Chunk, old: _Chunk) -> bool:
     return new.overlaps(old) or jaccard(new.line_set, old.line_set) > NEAR_DUPLICATE_JACCARD
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def jaccard(a: AbstractSet[Hashable], b: AbstractSet[Hashable]) -> float:
     """Size of the intersection over size of the union (1.0 for two empty sets)."""
     union = len(a | b)
     return len(a & b) / union if union else 1.0

@@ -22,8 +22,8 @@ from daemon.client import (
     DaemonUnreachableError,
     local_daemon,
 )
+from daemon.launcher import DaemonLauncher
 from daemon.paths import AppPaths
-from lsp.launcher import DaemonLauncher
 from lsp.log import logger
 from lsp.notices import Notices
 from lsp.settings import LspSettings
@@ -36,6 +36,9 @@ REQUEST_TIMEOUT_S = 120.0
 HEALTH_TIMEOUT_S = 2.0
 FAILED_START_BACKOFF_S = 30.0
 """After a start that did not come up, wait this long before starting another."""
+
+LAUNCH_LOG = "daemon-started-by-lsp.log"
+"""Where a daemon this server starts writes its output (in bbj-coder's logs folder)."""
 
 UNREACHABLE = "daemon-unreachable"
 HTTP_ERROR = "daemon-http-error"
@@ -51,7 +54,7 @@ class DaemonLink:
         self._settings = settings
         self._notices = notices
         self._paths = paths
-        self._launcher = DaemonLauncher(paths)
+        self._launcher = DaemonLauncher(paths, LAUNCH_LOG)
         self._client: DaemonClient | None = None
         self._connecting: asyncio.Future[DaemonClient | None] | None = None
         self._failed_start_at: float | None = None
@@ -142,13 +145,15 @@ class DaemonLink:
             return False
         logger.info("No bbj-coder daemon answers at %s; starting one.", url)
         result = await self._launcher.launch(
-            self._serve_port(url), self._probe_located, self._settings().daemon_start_timeout_s
+            self._settings().daemon_start_timeout_s,
+            port=self._serve_port(url),
+            probe=self._probe_located,
         )
-        if result.ok:
+        if result.started:
             self._failed_start_at = None
             return True
         self._failed_start_at = time.monotonic()
-        self._warn_unreachable(url, f"Starting `bbj-coder serve` failed: {result.problem}")
+        self._warn_unreachable(url, f"Starting `bbj-coder serve` failed: {result.sentence}")
         return False
 
     def _serve_port(self, url: str) -> int | None:

@@ -6,10 +6,10 @@ BBj block pairs; a small program is sent whole; otherwise a window of lines arou
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fim.fences import BBJ_LANGUAGE, code_blocks
 from fim.language import first_word
 
 WHOLE_PROGRAM_LINES = 80
@@ -20,8 +20,6 @@ WINDOW_LINES = 20
 
 MAX_BLOCK_LINES = 200
 """A method or class longer than this is not sent whole; the window is used instead."""
-
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
 
 SYSTEM_PROMPT = (
     "You are bbj-coder, an expert in BBj (BASIS Business BASIC for Java). You fix compiler "
@@ -42,7 +40,7 @@ class LineSpan:
 
 
 @dataclass(frozen=True)
-class Problem:
+class CompilerDiagnostic:
     """One compiler diagnostic: its 0-based line and message."""
 
     line: int
@@ -89,7 +87,7 @@ def _last_non_blank(lines: Sequence[str], first: int, last: int) -> int:
 
 
 def fix_messages(
-    file_name: str, lines: Sequence[str], span: LineSpan, problems: Sequence[Problem]
+    file_name: str, lines: Sequence[str], span: LineSpan, problems: Sequence[CompilerDiagnostic]
 ) -> list[dict[str, str]]:
     """The chat messages asking for a corrected version of ``span``."""
     block = "\n".join(lines[span.first : span.last + 1])
@@ -103,18 +101,16 @@ def fix_messages(
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def _describe(problem: Problem, lines: Sequence[str]) -> str:
+def _describe(problem: CompilerDiagnostic, lines: Sequence[str]) -> str:
     source = lines[problem.line].strip() if 0 <= problem.line < len(lines) else ""
     return f"- line {problem.line + 1}: {problem.message}" + (f"\n  {source}" if source else "")
 
 
 def extract_code(answer: str) -> str | None:
     """The first ```bbj block of ``answer`` (else its first fenced block); None without one."""
-    blocks = [(match.group(1).lower(), match.group(2)) for match in _FENCE.finditer(answer)]
-    for language, code in blocks:
-        if language == "bbj":
-            return code.rstrip("\n")
-    return blocks[0][1].rstrip("\n") if blocks else None
+    blocks = [block for block in code_blocks(answer) if block.closed]
+    chosen = next((b for b in blocks if b.language == BBJ_LANGUAGE), blocks[0] if blocks else None)
+    return chosen.body.rstrip("\n") if chosen else None
 
 
 def replace_span(lines: Sequence[str], span: LineSpan, code: str) -> tuple[str, LineSpan]:

@@ -6,10 +6,11 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from daemon.launcher import LaunchResult
 from daemon.models.catalogue import CATALOGUE_ENV
 from daemon.paths import AppPaths, app_paths
 from daemon.setup.doctor import CheckOutcome, HashCache, OutcomeCallback, run_doctor
-from tui.daemon_link import LaunchResult, start_daemon
+from tui.daemon_link import start_daemon
 
 DoctorRunner = Callable[[OutcomeCallback], Awaitable[list[CheckOutcome]]]
 DaemonStarter = Callable[[AppPaths], Awaitable[LaunchResult]]

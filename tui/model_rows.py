@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.models.catalogue import Catalogue, CatalogueEntry
-from daemon.models.download import format_size, partial_bytes
+from daemon.models.download import partial_bytes
 from daemon.models.store import Manifest, ModelEntry
+from daemon.progress import format_size
 
 
 @dataclass(frozen=True)

@@ -7,22 +7,17 @@ Every operation answers with a sentence for the status line; failures raise
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from daemon.errors import BbjCoderError, StoreError
+from daemon.files import BytesCallback, sha256_file
 from daemon.models.catalogue import CATALOGUE_ENV, Catalogue, CatalogueEntry, load_catalogue
-from daemon.models.download import (
-    ProgressCallback,
-    check_free_space,
-    download_model,
-    format_size,
-)
-from daemon.models.store import Manifest, ModelStore, sha256_file
+from daemon.models.download import ProgressCallback, check_free_space, download_model
+from daemon.models.store import Manifest, ModelStore
 from daemon.paths import AppPaths
+from daemon.progress import format_size
 from tui.daemon_link import reload_daemon
 
-BytesCallback = Callable[[int], None]
 NO_CATALOGUE = (
     f"No catalogue configured: start with `bbj-coder tui --catalogue URL|DIR` or set "
     f"{CATALOGUE_ENV}; you can still import a .gguf file below."

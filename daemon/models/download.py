@@ -31,22 +31,20 @@ import hashlib
 import os
 import re
 import shutil
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from daemon.errors import BbjCoderError, ModelError
+from daemon.files import CHUNK, hash_file
 from daemon.models.catalogue import CatalogueEntry, local_path
 from daemon.models.store import ModelEntry, ModelStore
+from daemon.progress import RateMeter, format_size
 
 if TYPE_CHECKING:
     import httpx
 
-CHUNK = 1 << 20
-PROGRESS_INTERVAL_S = 0.1
 RATE_WINDOW_S = 5.0
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
@@ -96,15 +94,6 @@ class DownloadProgress:
 ProgressCallback = Callable[[DownloadProgress], None]
 
 
-def format_size(size: float) -> str:
-    """``1.5 GB`` style (powers of 1000, as disk vendors and file managers count)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(size) < 1000:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
-
-
 def part_path(models_dir: Path, entry: CatalogueEntry) -> Path:
     """Where ``entry`` is downloaded to; the sha256 in the name keeps stale parts apart."""
     return models_dir / f"{entry.name}-{entry.sha256[:12]}.gguf.part"
@@ -133,38 +122,15 @@ def check_free_space(directory: Path, needed: int, what: str) -> None:
         )
 
 
-class _Meter:
-    """Counts bytes and reports progress (rate over a sliding window) at most every 0.1 s."""
+def _meter(entry: CatalogueEntry, done: int, callback: ProgressCallback | None) -> RateMeter:
+    """Counts bytes; reports progress (rate over the last few seconds) at most every 0.1 s."""
 
-    def __init__(self, entry: CatalogueEntry, done: int, callback: ProgressCallback | None):
-        self.entry = entry
-        self.done = done
-        self.callback = callback
-        self._samples: deque[tuple[float, int]] = deque([(time.monotonic(), done)])
-        self._last_report = 0.0
+    def report(meter: RateMeter) -> None:
+        if callback is not None:
+            done = int(meter.done)
+            callback(DownloadProgress(entry.name, done, entry.size, meter.rate, meter.eta_s))
 
-    def restart(self) -> None:
-        self.done = 0
-        self._samples = deque([(time.monotonic(), 0)])
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        now = time.monotonic()
-        self._samples.append((now, self.done))
-        while len(self._samples) > 2 and now - self._samples[0][0] > RATE_WINDOW_S:
-            self._samples.popleft()
-        if now - self._last_report >= PROGRESS_INTERVAL_S:
-            self.report()
-
-    def report(self) -> None:
-        if self.callback is None:
-            return
-        self._last_report = time.monotonic()
-        (t0, b0), (t1, b1) = self._samples[0], self._samples[-1]
-        rate = (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
-        left = max(self.entry.size - self.done, 0)
-        eta = left / rate if rate > 0 else None
-        self.callback(DownloadProgress(self.entry.name, self.done, self.entry.size, rate, eta))
+    return RateMeter(entry.size, done, window_s=RATE_WINDOW_S, report=report)
 
 
 def _open_part(path: Path, offset: int) -> BinaryIO:
@@ -178,7 +144,7 @@ def _open_part(path: Path, offset: int) -> BinaryIO:
 class _PartFile:
     """The .part file plus the running sha256 of everything in it."""
 
-    def __init__(self, path: Path, entry: CatalogueEntry, meter: _Meter) -> None:
+    def __init__(self, path: Path, entry: CatalogueEntry, meter: RateMeter) -> None:
         self.path = path
         self.entry = entry
         self.meter = meter
@@ -227,16 +193,6 @@ def _disk_error(exc: OSError, part: _PartFile) -> DownloadDiskError:
     )
 
 
-def _hash_prefix(path: Path, length: int) -> hashlib._Hash:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        left = length
-        while left and (chunk := handle.read(min(CHUNK, left))):
-            digest.update(chunk)
-            left -= len(chunk)
-    return digest
-
-
 def _resumable_offset(path: Path, size: int) -> int:
     """Bytes of an earlier attempt worth keeping; a .part longer than the model is discarded."""
     try:
@@ -272,9 +228,9 @@ async def download_model(
     path = part_path(store.models_dir, entry)
     offset = _resumable_offset(path, entry.size)
     check_free_space(store.models_dir, entry.size - offset, f"Downloading {entry.name}")
-    part = _PartFile(path, entry, _Meter(entry, offset, progress))
+    part = _PartFile(path, entry, _meter(entry, offset, progress))
     if offset:
-        part.digest = await asyncio.to_thread(_hash_prefix, path, offset)
+        part.digest = await asyncio.to_thread(hash_file, path, length=offset)
     if offset < entry.size:
         if entry.is_local:
             await _copy_local(entry, part, offset, cancel)

@@ -7,21 +7,18 @@ place; the manifest is rewritten atomically. The active model is never deleted o
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from daemon.errors import ModelNotFoundError, StoreError
+from daemon.files import BytesCallback, atomic_path, copy_hashed, sha256_file, write_atomic
 from daemon.models.gguf_info import read_gguf_info
 
 MANIFEST = "manifest.json"
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -50,16 +47,6 @@ class Manifest:
 def sanitize_name(text: str) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-.").lower()
     return name or "model"
-
-
-def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            if progress:
-                progress(len(chunk))
-    return digest.hexdigest()
 
 
 class ModelStore:
@@ -98,10 +85,7 @@ class ModelStore:
             "active": manifest.active,
             "models": [{**asdict(m), "roles": list(m.roles)} for m in manifest.models],
         }
-        fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=self.models_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2)
-        os.replace(tmp, self.manifest_path)
+        write_atomic(self.manifest_path, json.dumps(payload, indent=2), mode=0o600)
 
     def path_of(self, entry: ModelEntry) -> Path:
         return self.models_dir / entry.file
@@ -136,19 +120,14 @@ class ModelStore:
         name: str | None = None,
         activate: bool = True,
         expected_sha256: str | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: BytesCallback | None = None,
     ) -> ModelEntry:
         """Copy ``source`` into the store (hash-checked, atomic) and record it in the manifest."""
         info = read_gguf_info(source)
         entry_name = sanitize_name(name or info.name or source.stem)
         target = self.models_dir / f"{entry_name}.gguf"
         self.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._temp_copy(source, progress) as (tmp_path, digest, size):
-            if expected_sha256 and digest != expected_sha256.lower():
-                raise StoreError(
-                    f"{source} has sha256 {digest}, expected {expected_sha256}; not imported."
-                )
-            os.replace(tmp_path, target)
+        digest, size = self._copy_in(source, target, expected_sha256, progress)
         entry = ModelEntry(
             name=entry_name,
             file=target.name,
@@ -204,29 +183,25 @@ class ModelStore:
         active = entry.name if activate or manifest.active is None else manifest.active
         self._save(Manifest(models=models, active=active))
 
-    @contextlib.contextmanager
-    def _temp_copy(
-        self, source: Path, progress: Callable[[int], None] | None
-    ) -> Iterator[tuple[Path, str, int]]:
-        fd, tmp = tempfile.mkstemp(prefix=".import-", suffix=".part", dir=self.models_dir)
-        tmp_path = Path(tmp)
-        digest, size = hashlib.sha256(), 0
+    def _copy_in(
+        self,
+        source: Path,
+        target: Path,
+        expected_sha256: str | None,
+        progress: BytesCallback | None,
+    ) -> tuple[str, int]:
+        """Copy ``source`` to ``target`` through a temp file, hash-checked; (sha256, size)."""
         try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-                while chunk := src.read(CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-                out.flush()
-                os.fsync(out.fileno())
-            yield tmp_path, digest.hexdigest(), size
+            with atomic_path(target, mode=0o600, prefix=".import-") as tmp:
+                digest = copy_hashed(source, tmp, progress)
+                if expected_sha256 and digest != expected_sha256.lower():
+                    raise StoreError(
+                        f"{source} has sha256 {digest}, expected {expected_sha256}; not imported."
+                    )
+                size = tmp.stat().st_size
         except OSError as exc:
             raise StoreError(f"Could not copy {source} into {self.models_dir}: {exc}.") from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp_path.unlink()
+        return digest, size
 
     def activate(self, name: str) -> ModelEntry:
         manifest = self.load()

@@ -14,15 +14,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from daemon.files import atomic_path, write_atomic
 from daemon.models.gguf_writer import (
     Qwen2Hparams,
     bpe_merges,
@@ -320,32 +320,18 @@ def _write_hf_files(
         "vocab.json": _json_text(vocab_json),
         "merges.txt": _merges_txt(tokenizer_json),
     }
-    written = [_write_text_atomic(hf_dir / name, text) for name, text in texts.items()]
+    written = [write_atomic(hf_dir / name, text) for name, text in texts.items()]
     safetensors_path = hf_dir / "model.safetensors"
-    _write_atomic(safetensors_path, lambda tmp: _save_safetensors(tmp, weights))
+    with atomic_path(safetensors_path) as tmp:
+        _save_safetensors(tmp, weights)
     return [*written, safetensors_path]
 
 
-# --------------------------------------------------------------------------- atomic files
+# ------------------------------------------------------------- JSON text, build lock
 
 
 def _json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Let ``write`` fill a temp file next to ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _write_text_atomic(path: Path, text: str) -> Path:
-    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 @contextlib.contextmanager
@@ -406,7 +392,7 @@ def _write_stamp(out_dir: Path, params: _BuildParams, files: list[Path], has_hf:
         "hf": has_hf,
         "files": {str(f.relative_to(out_dir)): f.stat().st_size for f in files},
     }
-    _write_text_atomic(_stamp_path(out_dir), _json_text(stamp))
+    write_atomic(_stamp_path(out_dir), _json_text(stamp))
 
 
 def _read_stamp(out_dir: Path) -> dict[str, Any] | None:
@@ -455,13 +441,10 @@ def _build(out_dir: Path, params: _BuildParams, write_hf: bool) -> TinyModel:
     config = _hf_config(len(vocab.tokens), params.context_length, vocab.eos_token_id)
     hparams = Qwen2Hparams.from_config(config)
     weights = _random_weights(hparams, params.seed)
-    files = [_write_text_atomic(out_dir / TOKENIZER_FILE_NAME, _json_text(tokenizer_json))]
-    files.append(
-        _write_atomic(
-            out_dir / GGUF_FILE_NAME,
-            lambda tmp: write_qwen2_gguf(tmp, hparams, vocab, weights, TINY_MODEL_NAME),
-        )
-    )
+    files = [write_atomic(out_dir / TOKENIZER_FILE_NAME, _json_text(tokenizer_json))]
+    with atomic_path(out_dir / GGUF_FILE_NAME) as tmp:
+        write_qwen2_gguf(tmp, hparams, vocab, weights, TINY_MODEL_NAME)
+    files.append(out_dir / GGUF_FILE_NAME)
     if write_hf:
         files += _write_hf_files(out_dir / HF_DIR_NAME, config, tokenizer_json, weights)
     else:

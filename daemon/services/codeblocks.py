@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fim.fences import code_blocks, is_bbj_block
 from fim.language import BLOCK_OPENERS, KEYWORDS, first_word
 
-# A fence closes at a line of ``` or, for an answer cut off mid-block, at the end of the text.
-_FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^```[ \t]*$|\Z)", re.M | re.S)
-BBJ_LABELS = frozenset({"bbj", "bbx", "basic", "bbjt", "pro5", "vpro5"})
 _OTHER_LANGUAGE_HINTS = re.compile(r"^\s*(def |import |public static|#include|function |const )")
 
 
@@ -31,10 +29,12 @@ def _looks_like_bbj(code: str) -> bool:
 
 
 def extract_bbj_blocks(text: str) -> list[CodeBlock]:
-    """Every fenced block labelled as BBj, plus unlabelled ones whose lines read like BBj."""
-    blocks = []
-    for match in _FENCE.finditer(text):
-        label, code = match.group(1).lower(), match.group(2)
-        if label in BBJ_LABELS or (not label and _looks_like_bbj(code)):
-            blocks.append(CodeBlock(code=code, label=label, start=match.start(), end=match.end()))
-    return blocks
+    """Every fenced block labelled as BBj, plus unlabelled ones whose lines read like BBj.
+
+    A block still open at the end of the text (an answer cut off mid-block) counts too.
+    """
+    return [
+        CodeBlock(code=block.body, label=block.language, start=block.start, end=block.end)
+        for block in code_blocks(text)
+        if is_bbj_block(block, _looks_like_bbj)
+    ]

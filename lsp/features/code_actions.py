@@ -20,8 +20,8 @@ from daemon.client import CheckReport, DaemonClient
 from lsp.documents import physical_lines
 from lsp.features.diagnostics import SOURCES
 from lsp.fixer import (
+    CompilerDiagnostic,
     LineSpan,
-    Problem,
     enclosing_block,
     extract_code,
     fix_messages,
@@ -74,7 +74,7 @@ class Fixer:
             return None
         source = document.source
         lines = physical_lines(source)
-        problems = [Problem(d.range.start.line, d.message) for d in diagnostics]
+        problems = [CompilerDiagnostic(d.range.start.line, d.message) for d in diagnostics]
         span = enclosing_block(lines, problems[0].line)
         inside = [p for p in problems if p.line in span]
         link = await self._server.daemon_ready()

@@ -11,7 +11,8 @@ import pytest
 from daemon.backends.base import SamplingParams
 from daemon.backends.ollama import OllamaBackend, OllamaOptions, push_command, push_to_ollama
 from daemon.errors import BackendUnavailableError, ModelNotFoundError
-from daemon.models.store import ModelStore, sha256_file
+from daemon.files import sha256_file
+from daemon.models.store import ModelStore
 from fim import CODELLAMA, QWEN25_CODER, FimFormat
 from tests.conftest import free_port
 

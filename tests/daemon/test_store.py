@@ -7,8 +7,9 @@ import json
 import pytest
 
 from daemon.errors import ModelLoadError, ModelNotFoundError, StoreError
+from daemon.files import sha256_file
 from daemon.models.gguf_info import read_gguf_info
-from daemon.models.store import ModelStore, sha256_file
+from daemon.models.store import ModelStore
 
 
 def test_import_records_metadata_and_activates(tiny_model, tmp_path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.models.store import ModelStore, sha256_file
+from daemon.files import sha256_file
+from daemon.models.store import ModelStore
 from daemon.models.tinymodel import TinyModel
 from daemon.setup.bundle.build import bundle_build_command
 from daemon.setup.bundle.files import add_models, write_sums

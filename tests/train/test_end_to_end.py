@@ -104,8 +104,9 @@ def test_llama_cpp_loads_both_ggufs_and_generates(exported: Path) -> None:
 
 
 def test_the_manifest_entries_are_accepted_by_the_tui_and_the_store(exported: Path) -> None:
+    from daemon.files import sha256_file
     from daemon.models.catalogue import parse_catalogue
-    from daemon.models.store import ModelEntry, sha256_file
+    from daemon.models.store import ModelEntry
 
     catalogue = parse_catalogue((exported / "catalogue.json").read_text(), base=str(exported))
     assert {entry.quant for entry in catalogue.entries} == {"Q4_K_M", "F16"}

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon import launcher
 from daemon.instance import DaemonState, InstanceLock, read_state
+from daemon.launcher import LaunchResult
 from daemon.models.store import ModelStore
 from daemon.models.tinymodel import TinyModel
 from daemon.paths import AppPaths
@@ -25,7 +27,6 @@ from tests.tui.tui_support import (
 from tui import daemon_link
 from tui.app import BbjCoderApp
 from tui.context import default_context
-from tui.daemon_link import LaunchResult
 from tui.widgets.check_row import CheckRow
 from tui.widgets.status_line import StatusLine
 
@@ -128,7 +129,7 @@ async def test_starting_the_real_daemon(
         assert again.sentence == f"bbj-coder is already running at {state.url}."
     finally:
         print(stop_daemon(home))
-        for process in daemon_link.started_daemons():
+        for process in launcher.started_daemons():
             process.wait(timeout=15)
 
 

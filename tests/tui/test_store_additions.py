@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from daemon.errors import ModelLoadError, ModelNotFoundError, StoreError
-from daemon.models.store import ModelStore, sha256_file
+from daemon.files import sha256_file
+from daemon.models.store import ModelStore
 from daemon.models.tinymodel import TinyModel
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from daemon.launcher import LaunchResult
 from daemon.paths import AppPaths
 from daemon.setup.doctor import CheckOutcome, OutcomeCallback
 from tui.app import BbjCoderApp
 from tui.context import TuiContext
-from tui.daemon_link import LaunchResult
 
 SAMPLE_OUTCOMES = (
     CheckOutcome("Config", "ok", "no config file; the defaults are in use"),

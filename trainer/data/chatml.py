@@ -19,8 +19,8 @@ from trainer.data.records import (
     ROLES,
     UNKNOWN_GENERATION,
     Example,
+    InputProblem,
     Message,
-    Problem,
 )
 from trainer.data.tokens import SPECIAL_TOKENS
 
@@ -37,28 +37,28 @@ class BadRecord(ValueError):
 
 def load_chatml_file(
     path: Path, first_order: int, max_line_bytes: int
-) -> tuple[list[Example], list[Problem]]:
+) -> tuple[list[Example], list[InputProblem]]:
     """Every good record of ``path``; bad lines become problems, never exceptions."""
     name = str(path)
     examples: list[Example] = []
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     try:
         with path.open("rb") as handle:
             for number, raw in _lines(handle, max_line_bytes):
                 if raw is None:
                     message = f"line longer than {max_line_bytes} bytes skipped"
-                    problems.append(Problem(name, message, number))
+                    problems.append(InputProblem(name, message, number))
                     continue
                 result = _parse_line(raw)
                 if result is None:
                     continue
                 if isinstance(result, BadRecord):
-                    problems.append(Problem(name, str(result), number, result.field))
+                    problems.append(InputProblem(name, str(result), number, result.field))
                     continue
                 order = first_order + len(examples)
                 examples.append(_example(result, f"{name}:{number}", order, problems, number))
     except OSError as exc:
-        problems.append(Problem(name, f"cannot be read ({exc.strerror})"))
+        problems.append(InputProblem(name, f"cannot be read ({exc.strerror})"))
     return examples, problems
 
 
@@ -144,17 +144,17 @@ def _content_text(content: Any) -> str | None:
 
 
 def _example(
-    record: dict[str, Any], source: str, order: int, problems: list[Problem], line: int
+    record: dict[str, Any], source: str, order: int, problems: list[InputProblem], line: int
 ) -> Example:
     path = source.rsplit(":", 1)[0]
     generations = _labels(record.get("generation"), GENERATIONS)
     if generations is None:
         message = f"unknown generation {record['generation']!r} ignored"
-        problems.append(Problem(path, message, line, "generation", skipped=False))
+        problems.append(InputProblem(path, message, line, "generation", skipped=False))
     kind = record.get("type") if record.get("type") in EXAMPLE_TYPES else CHAT_TYPE
     if "type" in record and kind == CHAT_TYPE:
         message = f"unknown type {record['type']!r} ignored"
-        problems.append(Problem(path, message, line, "type", skipped=False))
+        problems.append(InputProblem(path, message, line, "type", skipped=False))
     return Example(
         messages=tuple(record["messages"]),
         source=source,

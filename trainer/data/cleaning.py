@@ -6,7 +6,8 @@ import re
 from dataclasses import replace
 from itertools import pairwise
 
-from trainer.data.fences import has_code_block, normalise_fences, split_segments
+from fim.fences import split_segments
+from trainer.data.fences import has_code_block, normalise_fences
 from trainer.data.keys import prompt_key, stable_hash
 from trainer.data.records import Example, Message, StepReport
 

@@ -13,6 +13,7 @@ import zlib
 from collections import defaultdict
 from itertools import combinations
 
+from fim.ring import jaccard
 from trainer.data.fences import bbj_blocks, has_code_block, prose_of
 from trainer.data.keys import normalise_text, prompt_key, words
 from trainer.data.records import Example, StepReport
@@ -87,10 +88,6 @@ def shingles(text: str) -> set[int]:
     tokens = words(text)
     grams = [" ".join(tokens[i : i + 3]) for i in range(max(1, len(tokens) - 2))]
     return {zlib.crc32(g.encode("utf-8")) for g in grams}
-
-
-def jaccard(a: set[int], b: set[int]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def _near_duplicate_clusters(texts: list[str], threshold: float) -> list[list[int]]:

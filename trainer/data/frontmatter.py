@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from trainer.data.records import Problem
+from trainer.data.records import InputProblem
 
 SCHEMA_NAME = "example.schema.json"
 
@@ -22,20 +22,20 @@ def example_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-def split_front_matter(path: str, text: str) -> tuple[str, str, int] | Problem:
+def split_front_matter(path: str, text: str) -> tuple[str, str, int] | InputProblem:
     """Return (front matter, body, first body line number) or the problem with the file."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        return Problem(path, "no YAML front matter: the file must start with a '---' line", 1)
+        return InputProblem(path, "no YAML front matter: the file must start with a '---' line", 1)
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
             return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
-    return Problem(path, "the front matter has no closing '---' line", 1)
+    return InputProblem(path, "the front matter has no closing '---' line", 1)
 
 
 def parse_front_matter(
     path: str, yaml_text: str
-) -> tuple[dict[str, Any], dict[str, int]] | list[Problem]:
+) -> tuple[dict[str, Any], dict[str, int]] | list[InputProblem]:
     """Parse and validate; returns (fields, line of each key) or every problem found."""
     import yaml
 
@@ -47,11 +47,11 @@ def parse_front_matter(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
-        return [Problem(path, f"the front matter is not valid YAML ({reason})", line)]
+        return [InputProblem(path, f"the front matter is not valid YAML ({reason})", line)]
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        return [Problem(path, "the front matter must be a mapping of 'key: value' lines", 2)]
+        return [InputProblem(path, "the front matter must be a mapping of 'key: value' lines", 2)]
     key_lines = _key_lines(node)
     problems = schema_problems(path, data, key_lines)
     return problems if problems else (data, key_lines)
@@ -66,7 +66,9 @@ def _key_lines(node: Any) -> dict[str, int]:
     return {key.value: key.start_mark.line + 2 for key, _ in node.value}
 
 
-def schema_problems(path: str, data: dict[str, Any], key_lines: dict[str, int]) -> list[Problem]:
+def schema_problems(
+    path: str, data: dict[str, Any], key_lines: dict[str, int]
+) -> list[InputProblem]:
     """Every schema violation of ``data`` as a sentence naming the file, line and field."""
     from jsonschema import Draft202012Validator
 
@@ -75,21 +77,23 @@ def schema_problems(path: str, data: dict[str, Any], key_lines: dict[str, int]) 
     return sorted(problems, key=lambda p: (p.line or 0, p.field or "", p.message))
 
 
-def _describe(path: str, error: Any, data: dict[str, Any], key_lines: dict[str, int]) -> Problem:
+def _describe(
+    path: str, error: Any, data: dict[str, Any], key_lines: dict[str, int]
+) -> InputProblem:
     keys = list(error.absolute_path)
     if error.validator == "additionalProperties":
         known = ", ".join(example_schema()["properties"])
         extra = sorted(set(data) - set(example_schema()["properties"]))
         name = extra[0] if extra else "?"
-        return Problem(path, f"unknown key (allowed keys: {known})", key_lines.get(name), name)
+        return InputProblem(path, f"unknown key (allowed keys: {known})", key_lines.get(name), name)
     if error.validator == "required":
         name = error.message.split("'")[1]
         if keys:
-            return Problem(path, f"'{name}' is required here", key_lines.get(str(keys[0])))
-        return Problem(path, "is required but missing", None, name)
+            return InputProblem(path, f"'{name}' is required here", key_lines.get(str(keys[0])))
+        return InputProblem(path, "is required but missing", None, name)
     name = _field_name(keys)
     line = key_lines.get(str(keys[0])) if keys else None
-    return Problem(path, _message(error), line, name)
+    return InputProblem(path, _message(error), line, name)
 
 
 def _field_name(keys: list[Any]) -> str:

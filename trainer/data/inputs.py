@@ -10,7 +10,7 @@ from trainer.data.chatml import load_chatml_file
 from trainer.data.config import DataConfig
 from trainer.data.markdown import load_markdown_file
 from trainer.data.progress import progress_bar
-from trainer.data.records import DataError, Example, Problem
+from trainer.data.records import DataError, Example, InputProblem
 from trainer.data.sources import SourceScan, scan_sources
 from trainer.data.walk import walk_files
 
@@ -18,7 +18,7 @@ from trainer.data.walk import walk_files
 @dataclass
 class Inputs:
     examples: list[Example] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
     scan: SourceScan = field(default_factory=SourceScan)
     read_paths: list[Path] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)

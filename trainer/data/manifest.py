@@ -5,23 +5,15 @@ It holds no times or machine names, so two builds of the same inputs write the s
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import fields
 from pathlib import Path
 
+from daemon.files import sha256_file
 from trainer.data.config import DataConfig
 
 MANIFEST_NAME = "manifest.json"
 NOT_CONTENT = ("out", "progress")
 """Settings that do not change what a build writes, left out of the manifest."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def config_document(config: DataConfig) -> dict[str, object]:

@@ -17,13 +17,15 @@ How each ``type`` becomes a conversation (the system message is added later, in 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainer.data.fences import BBJ_ALIASES, fence, split_segments
+from fim.fences import BBJ_ALIASES, fence, split_segments
+from trainer.data.fences import has_code_block
 from trainer.data.frontmatter import parse_front_matter, split_front_matter
-from trainer.data.records import Example, Message, Problem
+from trainer.data.records import Example, InputProblem, Message
 
 SECTION_ALIASES: dict[str, str] = {
     "code": "code",
@@ -67,17 +69,17 @@ class ParsedExample:
     sections: dict[str, str] = field(default_factory=dict)
 
 
-def load_markdown_file(path: Path, order: int) -> tuple[Example | None, list[Problem]]:
+def load_markdown_file(path: Path, order: int) -> tuple[Example | None, list[InputProblem]]:
     """Parse one example; on any error the example is None and the problems say why."""
     name = str(path)
     try:
         text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
-        return None, [Problem(name, f"is not UTF-8 text (byte {exc.start})")]
+        return None, [InputProblem(name, f"is not UTF-8 text (byte {exc.start})")]
     except OSError as exc:
-        return None, [Problem(name, f"cannot be read ({exc.strerror})")]
+        return None, [InputProblem(name, f"cannot be read ({exc.strerror})")]
     split = split_front_matter(name, text)
-    if isinstance(split, Problem):
+    if isinstance(split, InputProblem):
         return None, [split]
     yaml_text, body, body_line = split
     parsed = parse_front_matter(name, yaml_text)
@@ -90,14 +92,12 @@ def load_markdown_file(path: Path, order: int) -> tuple[Example | None, list[Pro
     return to_example(example, order), problems
 
 
-def _read_sections(example: ParsedExample, body: str, first_line: int) -> list[Problem]:
-    problems: list[Problem] = []
+def _read_sections(example: ParsedExample, body: str, first_line: int) -> list[InputProblem]:
+    problems: list[InputProblem] = []
     current: str | None = None
     chunks: dict[str, list[str]] = {}
-    in_fence = ""
-    for offset, line in enumerate(body.splitlines(keepends=True)):
-        in_fence = _track_fence(line, in_fence)
-        heading = None if in_fence else _HEADING.match(line.rstrip("\n"))
+    for offset, line, in_code in _lines(body):
+        heading = None if in_code else _HEADING.match(line.rstrip("\n"))
         if heading is None:
             if current is not None:
                 chunks[current].append(line)
@@ -106,7 +106,7 @@ def _read_sections(example: ParsedExample, body: str, first_line: int) -> list[P
         current = SECTION_ALIASES.get(title)
         if current is None:
             message = f"unknown section '## {heading['name']}' ignored"
-            problems.append(Problem(example.path, message, first_line + offset, skipped=False))
+            problems.append(InputProblem(example.path, message, first_line + offset, skipped=False))
         else:
             chunks.setdefault(current, [])
     example.sections = {key: "".join(lines).strip() for key, lines in chunks.items()}
@@ -146,35 +146,35 @@ def _joins(previous: str, line: str) -> bool:
     return not previous.lstrip().startswith(("#", "|", "<!--"))
 
 
-def _track_fence(line: str, in_fence: str) -> str:
-    stripped = line.strip()
-    if in_fence:
-        closes = stripped.startswith(in_fence) and not stripped.strip(in_fence[0])
-        return "" if closes else in_fence
-    match = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
-    return match.group(1) if match else ""
+def _lines(text: str) -> Iterator[tuple[int, str, bool]]:
+    """(0-based line number, line, whether it belongs to a fenced code block) for ``text``."""
+    number = 0
+    for segment in split_segments(text):
+        for line in segment.raw.splitlines(keepends=True):
+            yield number, line, segment.is_code
+            number += 1
 
 
-def _check_sections(example: ParsedExample) -> list[Problem]:
+def _check_sections(example: ParsedExample) -> list[InputProblem]:
     kind = example.meta["type"]
     problems = []
     for section in REQUIRED_SECTIONS[kind]:
         if not example.sections.get(section):
             message = f"a {kind} example needs a non-empty '{SECTION_TITLES[section]}' section"
-            problems.append(Problem(example.path, message, None, SECTION_TITLES[section]))
+            problems.append(InputProblem(example.path, message, None, SECTION_TITLES[section]))
     if "code" in example.sections:
         blocks, block_problems = _code_blocks(example.path, example.sections["code"])
         example.code = blocks
         problems.extend(block_problems)
     if kind == "migration" and len(example.code) < 2:
         message = "a migration needs two ```bbj blocks in '## Code': the original, then the result"
-        problems.append(Problem(example.path, message, None, "## Code"))
+        problems.append(InputProblem(example.path, message, None, "## Code"))
     return problems
 
 
-def _code_blocks(path: str, section: str) -> tuple[list[CodeBlock], list[Problem]]:
+def _code_blocks(path: str, section: str) -> tuple[list[CodeBlock], list[InputProblem]]:
     blocks: list[CodeBlock] = []
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     filename: str | None = None
     for segment in split_segments(section):
         if not segment.is_code:
@@ -184,15 +184,15 @@ def _code_blocks(path: str, section: str) -> tuple[list[CodeBlock], list[Problem
         language = segment.language
         if language and language not in BBJ_ALIASES:
             message = f"code block {len(blocks) + 1} is marked '{language}'; use ```bbj"
-            problems.append(Problem(path, message, None, "## Code"))
+            problems.append(InputProblem(path, message, None, "## Code"))
         elif not segment.body.strip():
             message = f"code block {len(blocks) + 1} is empty"
-            problems.append(Problem(path, message, None, "## Code"))
+            problems.append(InputProblem(path, message, None, "## Code"))
         else:
             blocks.append(CodeBlock(segment.body.rstrip("\n") + "\n", filename))
         filename = None
     if not blocks and not problems:
-        problems.append(Problem(path, "has no ```bbj code block", None, "## Code"))
+        problems.append(InputProblem(path, "has no ```bbj code block", None, "## Code"))
     return blocks, problems
 
 
@@ -227,7 +227,7 @@ def _outcome(parsed: ParsedExample) -> str:
         parts.append("When it runs: " + parsed.sections["behavior"])
     output = parsed.sections.get("output")
     if output:
-        has_fence = any(s.is_code for s in split_segments(output))
+        has_fence = has_code_block(output)
         parts.append("Output:\n\n" + (output if has_fence else fence(output, "text")))
     return "\n\n".join(parts)
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from daemon.files import write_atomic
 from trainer.data.records import DataError
 
 _VERSION = re.compile(r"^v(\d{4,})$")
@@ -61,9 +62,7 @@ def publish(stage: Path, root: Path) -> Path:
 
 
 def _write_latest(root: Path, name: str) -> None:
-    temporary = root / f".{LATEST_FILE}.{os.getpid()}"
-    temporary.write_text(name + "\n", encoding="utf-8")
-    os.replace(temporary, root / LATEST_FILE)
+    write_atomic(root / LATEST_FILE, name + "\n")
 
 
 def write_jsonl(path: Path, records: Iterable[dict]) -> None:

@@ -17,7 +17,7 @@ class DataError(Exception):
 
 
 @dataclass(frozen=True)
-class Problem:
+class InputProblem:
     """One piece of bad input that was skipped or flagged: where it is and what is wrong."""
 
     path: str

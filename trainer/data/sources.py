@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainer.data.progress import progress_bar
-from trainer.data.records import Problem, SourceFile
+from trainer.data.records import InputProblem, SourceFile
 from trainer.data.tokens import SPECIAL_TOKENS
 from trainer.data.walk import walk_files
 
@@ -29,7 +29,7 @@ class SourceScan:
     files: list[SourceFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     encodings: Counter[str] = field(default_factory=Counter)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
     read_paths: list[Path] = field(default_factory=list)
 
 
@@ -116,7 +116,7 @@ def _read_one(
         data = path.read_bytes()
     except OSError as exc:
         scan.skipped["unreadable"] += 1
-        scan.problems.append(Problem(str(path), f"cannot be read ({exc.strerror})"))
+        scan.problems.append(InputProblem(str(path), f"cannot be read ({exc.strerror})"))
         return
     scan.read_paths.append(path)
     _add_file(root, path, rel, data, scan, seen_content)
@@ -139,7 +139,7 @@ def _add_file(
     decoded = decode_source(data)
     if decoded is None:
         scan.skipped["binary"] += 1
-        scan.problems.append(Problem(str(path), "looks binary (tokenised program?) skipped"))
+        scan.problems.append(InputProblem(str(path), "looks binary (tokenised program?) skipped"))
         return
     text, encoding = decoded
     if not text.strip():
@@ -148,7 +148,7 @@ def _add_file(
     if any(token in text for token in SPECIAL_TOKENS):
         scan.skipped["contains model special tokens"] += 1
         scan.problems.append(
-            Problem(
+            InputProblem(
                 str(path), "contains a model special token such as <|endoftext|> as text; skipped"
             )
         )

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from trainer.data.records import Problem
+from trainer.data.records import InputProblem
 
 
 def is_excluded(rel_path: str, patterns: tuple[str, ...]) -> bool:
@@ -23,7 +23,7 @@ def is_excluded(rel_path: str, patterns: tuple[str, ...]) -> bool:
 
 
 def walk_files(
-    root: Path, exclude: tuple[str, ...], skipped: Counter[str], problems: list[Problem]
+    root: Path, exclude: tuple[str, ...], skipped: Counter[str], problems: list[InputProblem]
 ) -> Iterator[tuple[Path, str]]:
     """Yield (path, POSIX path below ``root``) of every file, sorted by name, depth first.
 
@@ -41,11 +41,11 @@ def walk_files(
             info = directory.stat()
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            problems.append(Problem(str(directory), f"cannot be read ({exc.strerror})"))
+            problems.append(InputProblem(str(directory), f"cannot be read ({exc.strerror})"))
             continue
         if (info.st_dev, info.st_ino) in visited:
             skipped["directory reached again through a link"] += 1
-            problems.append(Problem(str(directory), "already visited (a link loop?) skipped"))
+            problems.append(InputProblem(str(directory), "already visited (a link loop?) skipped"))
             continue
         visited.add((info.st_dev, info.st_ino))
         subdirs = []

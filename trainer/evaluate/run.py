@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daemon.files import write_atomic
 from trainer.evaluate.report import markdown
 from trainer.evaluate.tasks import (
     ChatSettings,
@@ -127,6 +128,4 @@ def write_outputs(out: Path, evaluation: dict[str, Any], items: list[dict]) -> N
         ITEMS: "".join(json.dumps(item) + "\n" for item in items),
     }
     for name, text in files.items():
-        staging = out / f".{name}.partial"
-        staging.write_text(text, encoding="utf-8")
-        os.replace(staging, out / name)
+        write_atomic(out / name, text)

@@ -18,8 +18,8 @@ CATALOGUE = "catalogue.json"
 
 def model_entry(path: Path, name: str, description: str, source: str) -> dict[str, Any]:
     """One entry for the GGUF at ``path`` (read back through the daemon's own GGUF reader)."""
+    from daemon.files import sha256_file
     from daemon.models.gguf_info import read_gguf_info
-    from daemon.models.store import sha256_file
 
     info = read_gguf_info(path)
     size = path.stat().st_size

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from types import TracebackType
 
+from daemon.files import replace_synced
 from trainer.train.errors import TrainError
 
 
@@ -30,13 +31,16 @@ class Staging:
         return self.dir / name
 
     def publish(self) -> list[Path]:
-        """Rename every staged file into ``out`` (each rename is atomic)."""
+        """Rename every staged file into ``out``, flushed to disk first (each rename is atomic)."""
         published = []
         for staged in sorted(self.dir.iterdir()):
             target = self.out / staged.name
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
-            os.replace(staged, target)
+            if staged.is_dir():
+                os.replace(staged, target)
+            else:
+                replace_synced(staged, target)
             published.append(target)
         self.dir.rmdir()
         return published

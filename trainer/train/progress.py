@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 from typing import IO, Any
 
 from transformers import TrainerCallback
 
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+from daemon.progress import RateMeter, format_duration
 
 
 class ProgressLine(TrainerCallback):
@@ -27,14 +21,11 @@ class ProgressLine(TrainerCallback):
         self.loss: float | None = None
         self.eval_loss: float | None = None
         self.tokens_per_s: float | None = None
-        self.started = time.monotonic()
-        self.first_step = 0
-        self.first_tokens: float | None = None
-        self.token_clock = 0.0
+        self.steps = RateMeter(0)
+        self.tokens: RateMeter | None = None
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self.started = time.monotonic()
-        self.first_step = state.global_step
+        self.steps = RateMeter(state.max_steps, state.global_step)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
         logs = logs or {}
@@ -46,13 +37,11 @@ class ProgressLine(TrainerCallback):
             self._draw(state, end="\n")
 
     def _tokens(self, seen: float) -> None:
-        if self.first_tokens is None:
-            self.first_tokens = seen
-            self.token_clock = time.monotonic()
+        if self.tokens is None:
+            self.tokens = RateMeter(0, seen)
             return
-        elapsed = time.monotonic() - self.token_clock
-        if elapsed > 0:
-            self.tokens_per_s = (seen - self.first_tokens) / elapsed
+        self.tokens.update(seen)
+        self.tokens_per_s = self.tokens.rate
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.live:
@@ -69,10 +58,9 @@ class ProgressLine(TrainerCallback):
         parts.append(f"eval {self.eval_loss:.4f}" if self.eval_loss is not None else "eval -")
         if self.tokens_per_s is not None:
             parts.append(f"{self.tokens_per_s:,.0f} tok/s")
-        done = step - self.first_step
-        if done > 0 and total > step:
-            per_step = (time.monotonic() - self.started) / done
-            parts.append(f"ETA {format_duration(per_step * (total - step))}")
+        self.steps.update(step)
+        if total > step and (eta_s := self.steps.eta_s) is not None:
+            parts.append(f"ETA {format_duration(eta_s)}")
         return " | ".join(parts)
 
     def _draw(self, state: Any, end: str) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from daemon.files import staged_directory
 from trainer.train.config import TrainConfig
 from trainer.train.engine import Engine, choose_engine
 from trainer.train.errors import TrainError
@@ -203,11 +204,8 @@ def _brief(summary: dict[str, Any]) -> dict[str, Any]:
 
 def _finish(out: Path, info: dict[str, Any], adapter: Path, say: Say) -> dict[str, Any]:
     if _is_main_process():
-        staging = out / f".{FINAL_ADAPTER}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(adapter, staging)
-        shutil.rmtree(out / FINAL_ADAPTER, ignore_errors=True)
-        os.replace(staging, out / FINAL_ADAPTER)
+        with staged_directory(out / FINAL_ADAPTER) as staging:
+            shutil.copytree(adapter, staging)
         info.update(status="finished", adapter=str(out / FINAL_ADAPTER))
         write_run_info(out, info)
     say(

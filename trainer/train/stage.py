@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from daemon.files import staged_directory, write_atomic
 from trainer.train.config import StageConfig, TrainConfig
 from trainer.train.engine import Engine
 from trainer.train.examples import StageRows, to_dataset
@@ -175,14 +175,9 @@ def run_stage(trainer: Any, plan: StagePlan, resume: bool, counts: dict[str, int
 
 def save_adapter(model: Any, target: Path) -> None:
     """Write the adapter next to ``target`` and rename it into place (never half-written)."""
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(str(staging))
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(staging, target)
+    with staged_directory(target) as staging:
+        model.save_pretrained(str(staging))
 
 
 def write_json(path: Path, data: Any) -> None:
-    staging = path.with_name(f".{path.name}.partial")
-    staging.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(staging, path)
+    write_atomic(path, json.dumps(data, indent=2, default=str) + "\n")

@@ -18,8 +18,8 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker
 
 from daemon.errors import BbjCoderError
-from daemon.models.download import DownloadCancelledError, DownloadProgress, format_size
-from tui.byte_meter import ByteMeter
+from daemon.models.download import DownloadCancelledError, DownloadProgress
+from daemon.progress import RateMeter, format_size
 from tui.context import TuiContext
 from tui.messages import StoreChanged, Transfer, TransferEnded, TransferUpdated
 from tui.model_rows import catalogue_rows, installed_rows
@@ -198,7 +198,7 @@ class ModelsScreen(Screen[None]):
     def _import(self, typed_path: str) -> None:
         path = Path(typed_path.strip().strip("'\"")).expanduser()
         total = path.stat().st_size if path.is_file() else 0
-        meter = ByteMeter(f"Importing {path.name}", total, self._post_transfer)
+        meter = self._meter(f"Importing {path.name}", total)
         try:
             sentence = self.service.import_file(typed_path, meter.advance)
         except (BbjCoderError, OSError) as exc:
@@ -207,8 +207,14 @@ class ModelsScreen(Screen[None]):
         self.app.call_from_thread(self._clear_import_path)
         self.post_message(TransferEnded(sentence))
 
-    def _post_transfer(self, transfer: Transfer) -> None:
-        self.post_message(TransferUpdated(transfer))
+    def _meter(self, label: str, total: int) -> RateMeter:
+        """Counts the bytes of an import or hash check and posts them as a Transfer."""
+
+        def report(meter: RateMeter) -> None:
+            transfer = Transfer(label, int(meter.done), total, meter.rate, meter.eta_s)
+            self.post_message(TransferUpdated(transfer))
+
+        return RateMeter(total, report=report)
 
     def _clear_import_path(self) -> None:
         self.query_one("#import-path", Input).value = ""
@@ -224,7 +230,7 @@ class ModelsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="transfer")
     def _verify(self, name: str, size: int) -> None:
-        meter = ByteMeter(f"Verifying {name}", size, self._post_transfer)
+        meter = self._meter(f"Verifying {name}", size)
         try:
             sentence = self.service.verify(name, meter.advance)
         except (BbjCoderError, OSError) as exc:

@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import sys
 import tarfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from daemon.files import atomic_path, copy_hashed, sha256_file
 from daemon.models.gguf_info import read_gguf_info
-from daemon.models.store import CHUNK, sanitize_name
+from daemon.models.store import sanitize_name
 from daemon.setup.bundle.wheels import BundleError
 
 MANIFEST = "manifest.json"
@@ -52,17 +51,6 @@ class Progress:
     def close(self) -> None:
         if self.tty:
             print(file=sys.stderr, flush=True)
-
-
-def copy_hashed(source: Path, target: Path, progress: Callable[[int], None]) -> str:
-    """Copy ``source`` to ``target`` and return its sha256, reading it once."""
-    digest = hashlib.sha256()
-    with open(source, "rb") as src, open(target, "wb") as out:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-            progress(len(chunk))
-    return digest.hexdigest()
 
 
 def check_models(sources: list[Path]) -> None:
@@ -140,18 +128,10 @@ def write_sums(bundle: Path, known: dict[str, str]) -> int:
         relative = path.relative_to(bundle).as_posix()
         if relative == SUMS:
             continue
-        digest = known.get(relative) or _sha256(path)
+        digest = known.get(relative) or sha256_file(path)
         lines.append(f"{digest}  {relative}\n")
     (bundle / SUMS).write_text("".join(lines), encoding="utf-8")
     return len(lines)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _clean(member: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -162,8 +142,6 @@ def _clean(member: tarfile.TarInfo) -> tarfile.TarInfo:
 
 def write_archive(bundle: Path, archive: Path) -> None:
     """``bundle`` as ``archive`` (.tar.gz), written beside it and renamed when complete."""
-    partial = archive.with_name(archive.name + ".partial")
     # Level 6: GGUF weights barely compress, and level 9 only costs time on them.
-    with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+    with atomic_path(archive) as partial, tarfile.open(partial, "w:gz", compresslevel=6) as tar:
         tar.add(bundle, arcname=bundle.name, filter=_clean)
-    os.replace(partial, archive)

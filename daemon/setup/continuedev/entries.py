@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.instance import http_url
+
 PROVIDERS = ("ollama", "openai")
 MODEL_ID = "bbj-coder"
 CHAT_NAME = "bbj-coder chat"
@@ -77,8 +79,7 @@ class Endpoint:
 
     @property
     def api_base(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        base = f"http://{host}:{self.port}"
+        base = http_url(self.host, self.port)
         return f"{base}/v1" if self.provider == "openai" else base
 
 

@@ -14,12 +14,12 @@ import os
 import shutil
 import stat
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.errors import BbjCoderError
+from daemon.files import write_atomic
 from daemon.setup.continuedev.entries import PROVIDERS, Endpoint
 from daemon.setup.continuedev.json_config import install_json, uninstall_json
 from daemon.setup.continuedev.yaml_config import ContinueConfigError, install_yaml, uninstall_yaml
@@ -122,18 +122,7 @@ def _backup(path: Path) -> Path:
 
 def _write_atomically(path: Path, text: str) -> None:
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, mode=mode)
 
 
 def _diff(edit: Edit) -> str:

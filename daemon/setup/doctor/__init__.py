@@ -17,7 +17,6 @@ from daemon.setup.doctor._base import (
     Verdict,
     check_config,
     display_path,
-    format_duration,
     gather_context,
 )
 from daemon.setup.doctor._continue import check_continue, continue_dir
@@ -52,7 +51,6 @@ __all__ = [
     "check_ollama",
     "continue_dir",
     "display_path",
-    "format_duration",
     "gather_context",
     "ollama_url",
     "render_json",

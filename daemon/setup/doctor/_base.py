@@ -71,19 +71,6 @@ class DoctorContext:
     health_error: str | None = None
 
 
-def format_duration(seconds: float) -> str:
-    """``45 s``, ``3 min``, ``2 h 5 min``, ``1 d 3 h``."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if hours == 0:
-        return f"{minutes} min"
-    if days == 0:
-        return f"{hours} h {minutes % 60} min"
-    return f"{days} d {hours % 24} h"
-
-
 def display_path(path: Path) -> str:
     home = str(Path.home())
     text = str(path)

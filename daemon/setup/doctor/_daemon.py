@@ -6,12 +6,12 @@ import secrets
 import time
 
 from daemon.client import DaemonClient, DaemonClientError
+from daemon.progress import format_duration
 from daemon.setup.doctor._base import (
     START_ADVICE,
     CheckOutcome,
     DoctorContext,
     DoctorSettings,
-    format_duration,
 )
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from daemon.errors import StoreError
-from daemon.models.download import format_size
-from daemon.models.store import ModelEntry, ModelStore, sha256_file
+from daemon.files import sha256_file, write_atomic
+from daemon.models.store import ModelEntry, ModelStore
+from daemon.progress import format_size
 from daemon.setup.doctor._base import CheckOutcome, DoctorContext, display_path
 
 REIMPORT_ADVICE = (
@@ -54,9 +54,7 @@ class HashCache:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self._known), encoding="utf-8")
-            os.replace(tmp, self.file)
+            write_atomic(self.file, json.dumps(self._known))
         except OSError:
             pass  # a cache that cannot be written only costs time on the next run
 
