@@ -42,7 +42,7 @@ from daemon.errors import (
     ModelLoadError,
     ModelNotFoundError,
 )
-from fim import FORMATS, QWEN25_CODER, FimFormat, format_by_name
+from fim import FORMATS, QWEN25_CODER, FimFormat, UnknownFimFormatError, format_by_name
 
 log = logging.getLogger("bbj_coder")
 
@@ -532,7 +532,7 @@ def _push_plan(
     info = read_gguf_info(path)
     fmt = info.fim_format
     if entry is not None and entry.fim_format:
-        with contextlib.suppress(ValueError):  # an unknown name: keep what the file says
+        with contextlib.suppress(UnknownFimFormatError):  # an unknown name: keep what the file says
             fmt = format_by_name(entry.fim_format)
     num_ctx = min(config.model.n_ctx, info.context_length or config.model.n_ctx)
     sha256 = entry.sha256 if entry is not None and store.path_of(entry) == path else None

@@ -39,7 +39,7 @@ def _load(tokenizer_dir: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise TrainError(f"{path} cannot be read as a tokenizer ({exc}).") from None
+        raise TrainError(f"{path} cannot be read as a tokenizer ({exc}).") from exc
     model = document.get("model", {})
     if model.get("type") != "BPE" or "ByteLevel" not in json.dumps(document.get("pre_tokenizer")):
         raise TrainError(

@@ -201,7 +201,7 @@ class ModelsScreen(Screen[None]):
         meter = ByteMeter(f"Importing {path.name}", total, self._post_transfer)
         try:
             sentence = self.service.import_file(typed_path, meter.advance)
-        except (BbjCoderError, OSError) as exc:
+        except BbjCoderError as exc:
             self.post_message(TransferEnded(str(exc), failed=True))
             return
         self.app.call_from_thread(self._clear_import_path)
@@ -227,7 +227,7 @@ class ModelsScreen(Screen[None]):
         meter = ByteMeter(f"Verifying {name}", size, self._post_transfer)
         try:
             sentence = self.service.verify(name, meter.advance)
-        except (BbjCoderError, OSError) as exc:
+        except BbjCoderError as exc:
             self.post_message(TransferEnded(str(exc), failed=True))
             return
         self.post_message(TransferEnded(sentence))
