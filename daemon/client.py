@@ -1,5 +1,7 @@
 """The one small typed HTTP client for the daemon, used by the LSP, the TUI and the CLI.
 
+Its errors are a branch of :class:`daemon.errors.BbjCoderError`::
+
 DaemonClientError
 ├── DaemonUnreachableError   nothing answers at the URL (not running, wrong port)
 └── DaemonHTTPError          the daemon answered with an error status (``status``, ``message``)
@@ -14,13 +16,14 @@ from typing import Any
 
 import httpx
 
+from daemon.errors import BbjCoderError
 from daemon.instance import read_state
 from daemon.paths import AppPaths, app_paths
 
 DEFAULT_URL = "http://127.0.0.1:11435"
 
 
-class DaemonClientError(Exception):
+class DaemonClientError(BbjCoderError):
     pass
 
 

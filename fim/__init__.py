@@ -4,6 +4,7 @@ Nothing in this package does I/O or imports any other bbj-coder package.
 """
 
 from fim.context import AssembledPrompt, assemble_prompt
+from fim.errors import BbjCoderError
 from fim.formats import (
     CODELLAMA,
     DEEPSEEK_CODER,
@@ -29,6 +30,7 @@ __all__ = [
     "QWEN25_CODER",
     "STARCODER2",
     "AssembledPrompt",
+    "BbjCoderError",
     "ContextFile",
     "ContextRing",
     "FimContext",

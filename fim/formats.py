@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from fim.errors import BbjCoderError
+
 
 @dataclass(frozen=True)
 class ContextFile:
@@ -119,7 +121,7 @@ FORMATS: tuple[FimFormat, ...] = (QWEN25_CODER, STARCODER2, CODELLAMA, DEEPSEEK_
 FORMATS_BY_NAME: dict[str, FimFormat] = {f.name: f for f in FORMATS}
 
 
-class UnknownFimFormatError(ValueError):
+class UnknownFimFormatError(BbjCoderError):
     """Raised when a format name is not one of :data:`FORMATS`."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from daemon.errors import BbjCoderError, StoreError
+from daemon.errors import BbjCoderError, StoreError, os_error_as
 from daemon.files import BytesCallback, sha256_file
 from daemon.models.catalogue import CATALOGUE_ENV, Catalogue, CatalogueEntry, load_catalogue
 from daemon.models.download import ProgressCallback, check_free_space, download_model
@@ -57,12 +57,14 @@ class ModelsService:
         return f"Downloaded {name} and checked its sha256; press a to make it active."
 
     async def activate(self, name: str) -> str:
-        entry = await asyncio.to_thread(self.store.activate, name)
+        with os_error_as(StoreError):
+            entry = await asyncio.to_thread(self.store.activate, name)
         return f"{entry.name} is active. {await reload_daemon(self.paths, entry.name)}"
 
     async def delete(self, name: str) -> str:
         was_active = self.manifest().active == name
-        left = await asyncio.to_thread(self.store.delete, name, allow_active=True)
+        with os_error_as(StoreError):
+            left = await asyncio.to_thread(self.store.delete, name, allow_active=True)
         if not was_active:
             return f"Deleted {name}."
         if left.active is None:
@@ -77,11 +79,12 @@ class ModelsService:
     def import_file(self, typed_path: str, progress: BytesCallback) -> str:
         """Copy a .gguf into the store (blocking: run it in a thread)."""
         source = _existing_gguf(typed_path)
-        size = source.stat().st_size
-        self.store.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        check_free_space(self.store.models_dir, size, f"Importing {source.name}")
-        had_active = self.manifest().active is not None
-        entry = self.store.import_file(source, activate=False, progress=progress)
+        with os_error_as(StoreError):
+            size = source.stat().st_size
+            self.store.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            check_free_space(self.store.models_dir, size, f"Importing {source.name}")
+            had_active = self.manifest().active is not None
+            entry = self.store.import_file(source, activate=False, progress=progress)
         if had_active:
             return f"Imported {entry.name} ({format_size(size)}); press a to make it active."
         return f"Imported {entry.name} ({format_size(size)}); it is the active model now."
@@ -94,7 +97,10 @@ class ModelsService:
         path = self.store.path_of(entry)
         if not path.is_file():
             raise StoreError(f"The file of {name} is missing; download or import it again.")
-        if path.stat().st_size != entry.size or sha256_file(path, progress) != entry.sha256:
+        with os_error_as(StoreError):
+            same_size = path.stat().st_size == entry.size
+            intact = same_size and sha256_file(path, progress) == entry.sha256
+        if not intact:
             raise StoreError(
                 f"{name} has changed since it was installed (sha256 differs); download or "
                 "import it again."

@@ -1,8 +1,9 @@
 """What the HTTP backends (Ollama, an OpenAI-compatible upstream) share.
 
 The client (TLS through the OS trust store, proxies, bearer auth), running one upstream
-request as the producer of a :class:`TextStream`, the NDJSON and SSE line readers, error
-sentences, and token counting for prompt budgets.
+request as the producer of a :class:`TextStream`, the NDJSON and SSE line readers, relaying an
+answer's text up to a stop string, error sentences, token counting for prompt budgets, and
+:class:`HttpBackend`, the part of a backend that does not depend on the upstream's dialect.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import logging
 import math
 import ssl
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from daemon.backends.base import TextStream
+from daemon.backends.base import GenerationStats, TextStream
+from daemon.backends.stops import StopMatcher
 from daemon.errors import (
     BackendError,
     BackendUnavailableError,
@@ -30,6 +34,9 @@ from daemon.errors import (
 )
 
 log = logging.getLogger("bbj_coder")
+
+TextOf = Callable[[dict[str, Any]], Any]
+"""Reads the text out of one event of a streamed answer (out of its choice, for OpenAI's)."""
 
 LANES = ("fim", "chat")
 # Qwen2.5's BPE averages 3-4 bytes per token on code; 2.5 leaves room for punctuation-dense
@@ -116,7 +123,8 @@ def transport_reason(exc: httpx.HTTPError) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _json_body(response: httpx.Response) -> Any:
+def json_body(response: httpx.Response) -> Any:
+    """The answer's JSON, or None when it is not JSON."""
     try:
         return response.json()
     except ValueError:
@@ -125,7 +133,7 @@ def _json_body(response: httpx.Response) -> Any:
 
 def error_message(response: httpx.Response) -> str:
     """The upstream's own error text: Ollama's ``{"error": "…"}`` or OpenAI's nested object."""
-    body = _json_body(response)
+    body = json_body(response)
     if body is None:
         return response.text.strip()[:300] or response.reason_phrase
     error = body.get("error") if isinstance(body, dict) else None
@@ -138,7 +146,7 @@ def is_context_overflow(response: httpx.Response) -> bool:
     """Whether an error answer says the prompt does not fit (vLLM, llama-server, bbj-coder)."""
     if response.status_code != 400:
         return False
-    body = _json_body(response)
+    body = json_body(response)
     error = body.get("error") if isinstance(body, dict) else None
     code = f"{error.get('code')} {error.get('type')}" if isinstance(error, dict) else ""
     text = error_message(response).lower()
@@ -242,6 +250,15 @@ async def sse_events(response: httpx.Response, who: str) -> AsyncIterator[dict[s
         yield _json_object(payload, who)
 
 
+def raise_for_error_event(event: dict[str, Any], who: str) -> None:
+    """An event that reports an error (Ollama's string, OpenAI's object) ends the answer."""
+    if "error" not in event:
+        return
+    error = event["error"]
+    message = str(error.get("message") or error) if isinstance(error, dict) else str(error)
+    raise BackendUnavailableError(f"{who} reported an error while generating: {message}.")
+
+
 def _json_object(text: str, who: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -252,6 +269,51 @@ def _json_object(text: str, who: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BackendUnavailableError(f"{who} sent {text[:80]!r} where a JSON object belongs.")
     return value
+
+
+@dataclass
+class Relayed:
+    """What :func:`relay` saw, for the statistics the upstream did not report itself."""
+
+    chunks: int = 0
+    """Text chunks put into the stream (about one per generated token)."""
+    stopped: bool = False
+    """A stop string ended the answer."""
+    last: dict[str, Any] | None = None
+    """The event that said the answer is complete, when one did."""
+    started: float = field(default_factory=time.perf_counter)
+    first_text_at: float | None = None
+
+
+async def relay(
+    events: AsyncIterator[dict[str, Any]],
+    stream: TextStream,
+    stops: Sequence[str],
+    text_of: Callable[[dict[str, Any]], str],
+    is_last: Callable[[dict[str, Any]], bool] = lambda _event: False,
+) -> Relayed:
+    """Copy the text of an upstream's ``events`` into ``stream`` up to a stop string, the event
+    ``is_last`` recognises, or the end of the events. ``text_of`` reads an event's text; it
+    raises for an event that reports an error and may read the counts the event carries."""
+    matcher = StopMatcher(stops)
+    seen = Relayed()
+    async for event in events:
+        text = matcher.feed(text_of(event))
+        if text:
+            seen.first_text_at = seen.first_text_at or time.perf_counter()
+            seen.chunks += 1
+            stream.put(text)
+        if matcher.stopped:
+            seen.stopped = True
+            stream.stats.finish_reason = "stop"
+            break  # leaving the response closes it, which stops the upstream generating
+        if is_last(event):
+            seen.last = event
+            break
+    tail = matcher.flush()
+    if tail:
+        stream.put(tail)
+    return seen
 
 
 # tokens -------------------------------------------------------------------------------------
@@ -322,3 +384,100 @@ def check_fits(
             f"The prompt takes {used} tokens but {where} holds {context_length}; shorten it or "
             "start a new chat."
         )
+
+
+# the backend --------------------------------------------------------------------------------
+class HttpBackend:
+    """The part of a backend behind an HTTP upstream that does not depend on the upstream's
+    API: the client, generations per lane, token counts, and streaming one request's answer.
+
+    A subclass gives the words its sentences use and reads its dialect's events (the methods
+    under "the dialect").
+    """
+
+    name: str
+    label: str
+    """How its own errors name it: "The {label} backend is closed."."""
+    who: str
+    """The upstream as a sentence's subject; ``{url}`` stands for its address."""
+    lost: str
+    """The sentence for a connection that fails while generating (``{url}``, ``{reason}``)."""
+    context_where: str
+    """Where a prompt must fit, for :func:`check_fits`'s sentence."""
+    read_events: Callable[[httpx.Response, str], AsyncIterator[dict[str, Any]]]
+    """The streamed answer as JSON events: :func:`ndjson_lines` or :func:`sse_events`."""
+    _generation_timeout: Any = httpx.USE_CLIENT_DEFAULT
+
+    def __init__(self, url: str, gguf_path: Path | None, context_length: int) -> None:
+        self.url = public_url(url)  # for sentences and /health: never its credentials
+        self.context_length = context_length
+        self._who = self.who.format(url=self.url)
+        self._client: httpx.AsyncClient | None = None
+        self._lanes = LaneCounts()
+        self._tokens = TokenCounter(gguf_path)
+
+    def _lost(self, exc: httpx.HTTPError) -> BackendUnavailableError:
+        return BackendUnavailableError(self.lost.format(url=self.url, reason=transport_reason(exc)))
+
+    # life cycle ---------------------------------------------------------------------------
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        self._tokens.close()
+
+    def in_flight(self) -> dict[str, int]:
+        return self._lanes.snapshot()
+
+    def generated_tokens(self) -> int:
+        return self._lanes.generated
+
+    def count_tokens(self, text: str) -> int:
+        return self._tokens.count(text)
+
+    async def _load_vocabulary(self) -> None:
+        await asyncio.to_thread(self._tokens.count, "")  # off the loop: it reads the GGUF
+
+    def _started_client(self, state: str = "not started") -> httpx.AsyncClient:
+        if self._client is None:
+            raise BackendUnavailableError(f"The {self.label} backend is {state}.")
+        return self._client
+
+    # generation ---------------------------------------------------------------------------
+    def _check_fits(self, texts: Iterable[str]) -> None:
+        check_fits(self._tokens, texts, self.context_length, self.context_where)
+
+    def _stream(
+        self, lane: str, path: str, body: dict[str, Any], stops: Sequence[str], text_of: TextOf
+    ) -> TextStream:
+        """POST ``body`` to ``path`` and relay the streamed answer's text (``text_of`` reads it
+        from an event) up to a stop string; the dialect methods below read the events."""
+
+        async def produce(stream: TextStream) -> None:
+            client = self._started_client("closed")
+            timeout = self._generation_timeout
+            async with client.stream("POST", path, json=body, timeout=timeout) as response:
+                await raise_for_status(response, self._who, f"POST {path}")
+                seen = await relay(
+                    self.read_events(response, self._who),
+                    stream,
+                    stops,
+                    lambda event: self._text(stream.stats, event, text_of),
+                    self._is_last,
+                )
+            self._settle(stream.stats, seen)
+
+        return run_stream(produce, lanes=self._lanes, lane=lane, on_transport_error=self._lost)
+
+    # the dialect ----------------------------------------------------------------------------
+    def _text(self, stats: GenerationStats, event: dict[str, Any], text_of: TextOf) -> str:
+        """An event's text; raises for an event that reports an error, and reads into ``stats``
+        the counts an event carries."""
+        raise NotImplementedError
+
+    def _is_last(self, event: dict[str, Any]) -> bool:
+        """Whether ``event`` completes the answer (else the events simply end)."""
+        return False
+
+    def _settle(self, stats: GenerationStats, seen: Relayed) -> None:
+        """Fill in from what :func:`relay` saw the statistics the upstream did not report."""

@@ -8,7 +8,13 @@ from pathlib import Path
 from daemon.backends.base import Backend
 from daemon.backends.fallback import Candidate, FallbackBackend
 from daemon.config import BackendSettings, Config
-from daemon.errors import BackendUnavailableError, ConfigError, ModelLoadError, ModelNotFoundError
+from daemon.errors import (
+    BackendUnavailableError,
+    BbjCoderError,
+    ConfigError,
+    ModelLoadError,
+    ModelNotFoundError,
+)
 from fim import FimFormat, format_by_name
 
 
@@ -128,7 +134,7 @@ def _guarded(kind: str, config: Config, name: str, path: Path | None) -> Backend
         return BUILDERS[kind](config, name, path)
     except ImportError as exc:
         return UnusableBackend(kind, f"its Python package is not installed ({exc.name})")
-    except (ConfigError, ValueError) as exc:
+    except BbjCoderError as exc:  # a bad setting: ConfigError, UnknownFimFormatError
         return UnusableBackend(kind, str(exc))
 
 

@@ -8,9 +8,8 @@ proxies come from the environment except for a loopback upstream.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,14 @@ from typing import Any
 import httpx
 
 from daemon.backends._http import (
-    LaneCounts,
-    TokenCounter,
-    check_fits,
+    HttpBackend,
+    Relayed,
+    TextOf,
     error_message,
+    json_body,
     make_client,
-    public_url,
+    raise_for_error_event,
     raise_for_status,
-    run_stream,
     sse_events,
     transport_reason,
 )
@@ -37,7 +36,6 @@ from daemon.backends.base import (
     TextStream,
 )
 from daemon.backends.chatml import CHATML_STOPS
-from daemon.backends.stops import StopMatcher
 from daemon.errors import BackendUnavailableError, ModelNotFoundError
 from fim import FimFormat
 
@@ -57,21 +55,23 @@ class OpenAIOptions:
     gguf_path: Path | None = None  # a local copy of the model, for exact token counts
 
 
-class OpenAIUpstreamBackend:
+class OpenAIUpstreamBackend(HttpBackend):
+    """A team's server that speaks OpenAI's API, found at its base URL (including ``/v1``)."""
+
     name = "openai"
+    label = "upstream"
+    who = "The team server at {url}"
+    lost = (
+        "Generation on the team server at {url} failed: {reason}; check that it is still "
+        "running and reachable."
+    )
+    context_where = "the team server's context window"
+    read_events = staticmethod(sse_events)
 
     def __init__(self, options: OpenAIOptions) -> None:
+        super().__init__(options.base_url, options.gguf_path, options.context_length)
         self.options = options
         self.base_url = options.base_url.rstrip("/")
-        self.display_url = public_url(self.base_url)
-        self.context_length = options.context_length
-        self._client: httpx.AsyncClient | None = None
-        self._lanes = LaneCounts()
-        self._tokens = TokenCounter(options.gguf_path)
-
-    @property
-    def _who(self) -> str:
-        return f"The team server at {self.display_url}"
 
     # life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -92,40 +92,24 @@ class OpenAIUpstreamBackend:
             )
         if isinstance(entry.get("max_model_len"), int):  # vLLM says how long a prompt may be
             self.context_length = entry["max_model_len"]
-        await asyncio.to_thread(self._tokens.count, "")  # load the vocabulary off the loop
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-        self._tokens.close()
+        await self._load_vocabulary()
 
     def info(self) -> BackendInfo:
         fmt = self.options.fim_format
         return BackendInfo(
             name=self.name,
             model_name=self.options.model,
-            model_path=f"{self.display_url} ({self.options.model})",
+            model_path=f"{self.url} ({self.options.model})",
             context_length=self.context_length,
             fim_format=fmt.name if fmt else None,
             quant="unknown",
-            details={"url": self.display_url},
+            details={"url": self.url},
         )
 
-    def in_flight(self) -> dict[str, int]:
-        return self._lanes.snapshot()
-
-    def generated_tokens(self) -> int:
-        return self._lanes.generated
-
-    def count_tokens(self, text: str) -> int:
-        return self._tokens.count(text)
-
     async def _models(self) -> list[dict[str, Any]]:
-        if self._client is None:
-            raise BackendUnavailableError("The upstream backend is not started.")
+        client = self._started_client()
         try:
-            response = await self._client.get("/models")
+            response = await client.get("/models")
         except httpx.HTTPError as exc:
             raise BackendUnavailableError(
                 f"{self._who} is not reachable: {transport_reason(exc)}. Check "
@@ -134,10 +118,8 @@ class OpenAIUpstreamBackend:
             ) from exc
         self._explain_refusal(response)
         await raise_for_status(response, self._who, "GET /models")
-        try:
-            data = response.json().get("data")
-        except (ValueError, AttributeError):
-            data = None
+        body = json_body(response)
+        data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise BackendUnavailableError(
                 f"{self._who} did not answer GET /models like an OpenAI-compatible server; "
@@ -160,7 +142,7 @@ class OpenAIUpstreamBackend:
             )
         if status == 404:
             raise BackendUnavailableError(
-                f"{self._who} has no {self.display_url}/models; backend.upstream_url must be the "
+                f"{self._who} has no {self.url}/models; backend.upstream_url must be the "
                 "server's OpenAI base URL including /v1 (e.g. https://gpu.example.com/v1)."
             )
 
@@ -197,69 +179,21 @@ class OpenAIUpstreamBackend:
             body["logit_bias"] = {str(token): bias for token, bias in params.logit_bias}
         return body
 
-    def _check_fits(self, texts: Iterable[str]) -> None:
-        check_fits(self._tokens, texts, self.context_length, "the team server's context window")
+    # the dialect: SSE events up to ``[DONE]`` --------------------------------------------------
+    def _text(self, stats: GenerationStats, event: dict[str, Any], text_of: TextOf) -> str:
+        raise_for_error_event(event, self._who)
+        _read_usage(stats, event)
+        choice = (event.get("choices") or [{}])[0]
+        if choice.get("finish_reason"):  # a stop string found in this event overrides it
+            stats.finish_reason = "length" if choice["finish_reason"] == "length" else "stop"
+        return str(text_of(choice) or "")
 
-    def _stream(
-        self,
-        lane: str,
-        path: str,
-        body: dict[str, Any],
-        stops: Sequence[str],
-        text_of: Callable[[dict[str, Any]], str],
-    ) -> TextStream:
-        async def produce(stream: TextStream) -> None:
-            if self._client is None:
-                raise BackendUnavailableError("The upstream backend is closed.")
-            async with self._client.stream("POST", path, json=body) as response:
-                await raise_for_status(response, self._who, f"POST {path}")
-                await self._relay(response, stream, stops, text_of)
-
-        def lost(exc: httpx.HTTPError) -> BackendUnavailableError:
-            return BackendUnavailableError(
-                f"Generation on the team server at {self.display_url} failed: "
-                f"{transport_reason(exc)}; check that it is still running and reachable."
-            )
-
-        return run_stream(produce, lanes=self._lanes, lane=lane, on_transport_error=lost)
-
-    async def _relay(
-        self,
-        response: httpx.Response,
-        stream: TextStream,
-        stops: Sequence[str],
-        text_of: Callable[[dict[str, Any]], str],
-    ) -> None:
-        """Copy SSE events into ``stream`` up to a stop string or ``[DONE]``."""
-        matcher = StopMatcher(stops)
-        stats = stream.stats
-        started = time.perf_counter()
-        first_at: float | None = None
-        chunks = 0
-        async for event in sse_events(response, self._who):
-            if "error" in event:
-                raise BackendUnavailableError(
-                    f"{self._who} reported an error while generating: {_event_error(event)}."
-                )
-            _read_usage(stats, event)
-            choice = (event.get("choices") or [{}])[0]
-            text = matcher.feed(text_of(choice) or "")
-            if text:
-                first_at = first_at or time.perf_counter()
-                chunks += 1
-                stream.put(text)
-            if choice.get("finish_reason"):
-                stats.finish_reason = "length" if choice["finish_reason"] == "length" else "stop"
-            if matcher.stopped:
-                stats.finish_reason = "stop"
-                break  # leaving the response closes it, which stops the upstream generating
-        tail = matcher.flush()
-        if tail:
-            stream.put(tail)
-        stats.completion_tokens = stats.completion_tokens or chunks
+    def _settle(self, stats: GenerationStats, seen: Relayed) -> None:
+        stats.completion_tokens = stats.completion_tokens or seen.chunks
         done = time.perf_counter()
-        stats.prompt_eval_s = (first_at or done) - started
-        stats.eval_s = done - (first_at or done)
+        first_at = seen.first_text_at or done
+        stats.prompt_eval_s = first_at - seen.started
+        stats.eval_s = done - first_at
 
 
 def _completion_text(choice: dict[str, Any]) -> str:
@@ -280,8 +214,3 @@ def _read_usage(stats: GenerationStats, event: dict[str, Any]) -> None:
     details = usage.get("prompt_tokens_details")
     if isinstance(details, dict):
         stats.cached_tokens = int(details.get("cached_tokens") or 0)
-
-
-def _event_error(event: dict[str, Any]) -> str:
-    error = event["error"]
-    return str(error.get("message") or error) if isinstance(error, dict) else str(error)

@@ -7,12 +7,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from daemon.errors import BbjCoderError
 
-class CheckError(Exception):
+
+class CheckError(BbjCoderError):
     """Root of the exceptions raised by the compiler-check package."""
 
 
-class CheckerConfigError(CheckError, ValueError):
+class CheckerConfigError(CheckError):
     """A checker was asked for with settings that cannot work (unknown mode, bad limit)."""
 
 

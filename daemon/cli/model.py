@@ -40,7 +40,7 @@ def cmd_model_list(args: argparse.Namespace) -> int:
 
 
 def cmd_model_push_ollama(args: argparse.Namespace) -> int:
-    from daemon.backends.ollama import push_command
+    from daemon.backends.ollama_push import push_command
 
     return push_command(args.name, args.url, None)
 

@@ -43,18 +43,17 @@ class Wording:
         return self.key(path) if self.dotted else f"key {self.key(path)}"
 
 
-class _Mismatch(Exception):
-    pass
+_MISMATCH = object()  # what a converter returns for a value that is not of the kind asked
 
 
 def coerce(value: Any, kind: Any, origin: Origin, path: tuple[str, ...], wording: Wording) -> Any:
     """``value`` as ``kind``; a ConfigError naming the key and the origin when it is not one."""
-    try:
-        return _convert(value, kind, origin)
-    except _Mismatch:
+    converted = _convert(value, kind, origin)
+    if converted is _MISMATCH:
         wanted = describe_type(kind, wording)
         sentence = f"{wording.subject(path)} must be {wanted}, got {value!r}"
-        raise ConfigError(origin.blame(sentence) + ".") from None
+        raise ConfigError(origin.blame(sentence) + ".")
+    return converted
 
 
 def describe_type(kind: Any, wording: Wording) -> str:
@@ -86,8 +85,9 @@ def _convert(value: Any, kind: Any, origin: Origin) -> Any:
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:
-        raise _Mismatch
-    return tuple(_scalar(part, item, origin) for part in parts)
+        return _MISMATCH
+    items = tuple(_scalar(part, item, origin) for part in parts)
+    return _MISMATCH if any(i is _MISMATCH for i in items) else items
 
 
 def _scalar(value: Any, kind: Any, origin: Origin) -> Any:
@@ -117,4 +117,4 @@ def _scalar(value: Any, kind: Any, origin: Origin) -> Any:
             return path if path.is_absolute() else (origin.base or Path.cwd()) / path
     else:
         raise TypeError(f"settings of type {kind!r} are not supported")
-    raise _Mismatch
+    return _MISMATCH

@@ -19,31 +19,35 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config import ServerSettings
-from daemon.errors import TokenError
+from daemon.errors import TokenError, os_error_as
 
 PUBLIC_PATHS = frozenset({"/health", "/"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 def load_or_create_token(path: Path) -> str:
-    """Read the per-install token, creating it (mode 0600) on first use."""
-    if path.exists():
-        if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
-            raise TokenError(
-                f"The token file {path} is readable by other users; run `chmod 600 {path}`."
-            )
-        token = path.read_text(encoding="utf-8").strip()
-        if len(token) < 16:
-            raise TokenError(
-                f"The token file {path} is empty or too short; delete it to regenerate."
-            )
+    """Read the per-install token, creating it (mode 0600) on first use.
+
+    A file that cannot be read or created raises :class:`TokenError` with the system's sentence.
+    """
+    with os_error_as(TokenError):
+        if path.exists():
+            if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+                raise TokenError(
+                    f"The token file {path} is readable by other users; run `chmod 600 {path}`."
+                )
+            token = path.read_text(encoding="utf-8").strip()
+            if len(token) < 16:
+                raise TokenError(
+                    f"The token file {path} is empty or too short; delete it to regenerate."
+                )
+            return token
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        token = "bbj-" + secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
         return token
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    token = "bbj-" + secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    return token
 
 
 def is_loopback_host(host_header: str) -> bool:

@@ -9,7 +9,8 @@ import re
 import pytest
 
 from daemon.backends.base import SamplingParams
-from daemon.backends.ollama import OllamaBackend, OllamaOptions, push_command, push_to_ollama
+from daemon.backends.ollama import OllamaBackend, OllamaOptions
+from daemon.backends.ollama_push import push_command, push_to_ollama
 from daemon.errors import BackendUnavailableError, ModelNotFoundError
 from daemon.files import sha256_file
 from daemon.models.store import ModelStore

@@ -14,7 +14,7 @@ import pytest
 from daemon.files import sha256_file
 from daemon.models.store import ModelStore
 from daemon.models.tinymodel import TinyModel
-from daemon.setup.bundle.build import bundle_build_command
+from daemon.setup.bundle.build import bundle_build_command, bundle_setup_command
 from daemon.setup.bundle.files import add_models, write_sums
 from daemon.setup.bundle.install_step import setup_from_bundle
 from daemon.setup.bundle.wheels import (
@@ -194,6 +194,38 @@ def test_a_new_default_model_in_an_upgrade_becomes_active(
     assert "model imported: bbj-coder-v2" in lines[2]
     assert lines[3] == "model already installed: bbj-coder-tiny.f16"
     assert ModelStore(bbj_home / "models").load().active == "bbj-coder-v2"
+
+
+@pytest.mark.parametrize(
+    ("manifest", "problem"),
+    [
+        ("{not json", "is not valid JSON"),
+        ('{"models": [{"name": "m", "file": "m.gguf"}]}', "lacks a model's name, file or sha256"),
+    ],
+)
+def test_setup_refuses_a_damaged_bundle_with_a_sentence(
+    tmp_path: Path, bbj_home: Path, capsys: pytest.CaptureFixture[str], manifest: str, problem: str
+) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "models").mkdir(parents=True)
+    (bundle / "models" / "manifest.json").write_text(manifest, encoding="utf-8")
+
+    assert bundle_setup_command(bundle) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("bbj-coder: The bundle's model list ") and problem in err
+    assert "Traceback" not in err
+
+
+def test_setup_says_what_the_system_said_when_a_file_cannot_be_written(
+    tmp_path: Path, bbj_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bbj_home.mkdir()
+    (bbj_home / "config").write_text("a file where the config folder belongs")
+
+    assert bundle_setup_command(tmp_path) == 2
+
+    assert "bbj-coder: [Errno" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", [None, b"not a model"])

@@ -18,6 +18,7 @@ from trainer.data.records import (
     GENERATIONS,
     ROLES,
     UNKNOWN_GENERATION,
+    DataError,
     Example,
     InputProblem,
     Message,
@@ -27,8 +28,9 @@ from trainer.data.tokens import SPECIAL_TOKENS
 BOM = b"\xef\xbb\xbf"
 
 
-class BadRecord(ValueError):
-    """A JSONL line that is JSON but not a usable conversation; ``field`` says where."""
+class BadRecord(DataError):
+    """A JSONL line that is not a usable conversation; ``field`` says where. It never escapes
+    this module: the line becomes a :class:`Problem` and is skipped."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)

@@ -36,7 +36,7 @@ def builtin_checker() -> CheckFn:
         raise DataError(
             f"the built-in BBj checker (daemon.check) cannot be imported ({exc}); "
             "set check_code = false to build without checking"
-        ) from None
+        ) from exc
     return BuiltinChecker().check_text
 
 

@@ -38,7 +38,7 @@ def staging_directory(root: Path) -> Iterator[Path]:
         stage = root / f".building-{os.getpid()}-{secrets.token_hex(4)}"
         stage.mkdir()
     except OSError as exc:
-        raise DataError(f"cannot create the output directory {root} ({exc.strerror})") from None
+        raise DataError(f"cannot create the output directory {root} ({exc.strerror})") from exc
     try:
         yield stage
     except BaseException:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from daemon.errors import BbjCoderError
+
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 EXAMPLE_TYPES: tuple[str, ...] = ("completion", "comprehension", "migration", "explanation")
 GENERATIONS: tuple[str, ...] = ("all", "character", "vpro5", "bbj-gui", "dwc")
@@ -12,7 +14,7 @@ CHAT_TYPE = "chat"
 UNKNOWN_GENERATION = "unknown"
 
 
-class DataError(Exception):
+class DataError(BbjCoderError):
     """A problem the user must fix before a build can run; its text is one readable sentence."""
 
 

@@ -73,7 +73,7 @@ def load_token_counter(path: Path | None) -> ByteCounter | HFTokenCounter:
     try:
         tokenizer = Tokenizer.from_file(str(file))
     except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
-        raise DataError(f"tokenizer: {file} is not a Hugging Face tokenizer.json ({exc})") from None
+        raise DataError(f"tokenizer: {file} is not a Hugging Face tokenizer.json ({exc})") from exc
     return HFTokenCounter(tokenizer, str(file))
 
 

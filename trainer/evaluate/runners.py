@@ -62,7 +62,7 @@ class GgufRunner:
             self.loop.run_until_complete(self.backend.start())
         except BbjCoderError as exc:
             self.loop.close()
-            raise TrainError(f"Cannot evaluate {path}: {exc}") from None
+            raise TrainError(f"Cannot evaluate {path}: {exc}") from exc
 
     def _run(self, start: Any, sampling: Sampling) -> Generated:
         from daemon.backends.base import SamplingParams

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from daemon.errors import BbjCoderError
 
-class TrainError(Exception):
+
+class TrainError(BbjCoderError):
     """A readable sentence saying what is wrong and what to do; ``exit_code`` is the CLI status.
 
     2 means the command was called wrongly (bad config, missing input), 1 that it failed while

@@ -39,7 +39,7 @@ def check_base_model(path: Path) -> dict[str, Any]:
     try:
         return json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise TrainError(f"{config_file} cannot be read as JSON ({exc}).") from None
+        raise TrainError(f"{config_file} cannot be read as JSON ({exc}).") from exc
 
 
 def resolve_data_dir(path: Path) -> Path:

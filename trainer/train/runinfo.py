@@ -41,7 +41,7 @@ def read_run_info(out: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise TrainError(f"{out / RUN_FILE} cannot be read ({exc}).") from None
+        raise TrainError(f"{out / RUN_FILE} cannot be read ({exc}).") from exc
 
 
 def write_run_info(out: Path, info: dict[str, Any]) -> None:

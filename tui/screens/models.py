@@ -201,7 +201,7 @@ class ModelsScreen(Screen[None]):
         meter = self._meter(f"Importing {path.name}", total)
         try:
             sentence = self.service.import_file(typed_path, meter.advance)
-        except (BbjCoderError, OSError) as exc:
+        except BbjCoderError as exc:
             self.post_message(TransferEnded(str(exc), failed=True))
             return
         self.app.call_from_thread(self._clear_import_path)
@@ -233,7 +233,7 @@ class ModelsScreen(Screen[None]):
         meter = self._meter(f"Verifying {name}", size)
         try:
             sentence = self.service.verify(name, meter.advance)
-        except (BbjCoderError, OSError) as exc:
+        except BbjCoderError as exc:
             self.post_message(TransferEnded(str(exc), failed=True))
             return
         self.post_message(TransferEnded(sentence))

@@ -8,6 +8,8 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from daemon.errors import BbjCoderError
+
 _TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -20,7 +22,7 @@ _TYPES = {
 }
 
 
-class ApiError(Exception):
+class ApiError(BbjCoderError):
     """Raised by route code; turned into a JSON error response by :func:`render_api_error`."""
 
     def __init__(self, status: int, message: str, code: str | None = None) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon import __version__
-from daemon.errors import BbjCoderError
+from daemon.errors import BbjCoderError, os_error_as
 from daemon.setup.bundle.files import (
     add_models,
     check_models,
@@ -123,7 +123,16 @@ def _info(target: Target, models: list[Any]) -> dict[str, Any]:
 
 
 def build_bundle(out: Path, models: list[Path], target: Target) -> tuple[Path, Path]:
-    """Build the bundle folder and its archive under ``out``; returns both paths."""
+    """Build the bundle folder and its archive under ``out``; returns both paths.
+
+    Every failure is a :class:`BbjCoderError`; a file that cannot be read or written is a
+    :class:`BundleError` with the system's sentence.
+    """
+    with os_error_as(BundleError):
+        return _build(out, models, target)
+
+
+def _build(out: Path, models: list[Path], target: Target) -> tuple[Path, Path]:
     root = source_root()
     check_models(models)
     name = f"bbj-coder-{__version__}-{target.name}-py{target.python}"
@@ -162,7 +171,7 @@ def bundle_build_command(
     try:
         target = resolve_target(platform, python_version)
         folder, archive = build_bundle(out, [Path(m) for m in models], target)
-    except (BbjCoderError, OSError) as exc:
+    except BbjCoderError as exc:
         print(f"bbj-coder: {exc}", file=sys.stderr)
         return 2
     size = archive.stat().st_size / 1e6
@@ -178,7 +187,7 @@ def bundle_setup_command(bundle: Path) -> int:
     try:
         for line in setup_from_bundle(bundle):
             print(f"  {line}")
-    except (BbjCoderError, OSError, ValueError, KeyError) as exc:
+    except BbjCoderError as exc:
         print(f"bbj-coder: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -12,9 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from daemon.errors import os_error_as
 from daemon.models.store import ModelStore
 from daemon.paths import AppPaths, app_paths
 from daemon.server.security import load_or_create_token
+from daemon.setup.bundle.wheels import BundleError
 
 CONFIG_TEXT = """\
 # bbj-coder settings. `bbj-coder config show` lists every key with its value and origin; each
@@ -47,7 +49,25 @@ def _bundle_manifest(bundle: Path) -> dict[str, Any]:
     file = bundle / "models" / "manifest.json"
     if not file.exists():
         return {"default": None, "models": []}
-    return json.loads(file.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise BundleError(
+            f"The bundle's model list {file} is not valid JSON ({exc}); copy the bundle again."
+        ) from exc
+    models = manifest.get("models") if isinstance(manifest, dict) else None
+    if not isinstance(models, list) or not all(_is_model(model) for model in models):
+        raise BundleError(
+            f"The bundle's model list {file} lacks a model's name, file or sha256; copy the "
+            "bundle again."
+        )
+    return manifest
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(value.get(key), str) for key in ("name", "file", "sha256")
+    )
 
 
 def _import_one(store: ModelStore, bundle: Path, model: dict[str, Any]) -> bool:
@@ -84,7 +104,12 @@ def _models(paths: AppPaths, bundle: Path) -> list[str]:
 
 
 def setup_from_bundle(bundle: Path) -> list[str]:
-    """Token, config file and models; returns one line per thing done or kept."""
+    """Token, config file and models; returns one line per thing done or kept.
+
+    Every failure is a :class:`daemon.errors.BbjCoderError`; a file that cannot be read or
+    written is a :class:`BundleError` with the system's sentence.
+    """
     paths = app_paths()
-    paths.ensure()
-    return [_token(paths), _config(paths), *_models(paths, bundle)]
+    with os_error_as(BundleError):
+        paths.ensure()
+        return [_token(paths), _config(paths), *_models(paths, bundle)]

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.errors import BbjCoderError
+from daemon.errors import BbjCoderError, os_error_as
 from daemon.files import write_atomic
 from daemon.setup.continuedev.entries import PROVIDERS, Endpoint
 from daemon.setup.continuedev.json_config import install_json, uninstall_json
@@ -153,7 +153,18 @@ def _readable_warning(path: Path) -> str:
     return ""
 
 
-def _run(path: Path, endpoint: Endpoint | None, dry_run: bool, done: str) -> int:
+def _run(config_path: Path | None, endpoint: Endpoint | None, dry_run: bool, done: str) -> int:
+    """Install (``endpoint`` given) or uninstall; exit status 0. A file that cannot be read or
+    written raises :class:`ContinueConfigError` with the system's sentence."""
+    with os_error_as(ContinueConfigError):
+        path = target_file(config_path)
+        if endpoint is None and not path.exists():
+            print(f"{path} does not exist; nothing to remove.")
+            return 0
+        return _apply_or_show(path, endpoint, dry_run, done)
+
+
+def _apply_or_show(path: Path, endpoint: Endpoint | None, dry_run: bool, done: str) -> int:
     """Plan, then print the diff (dry run) or back up and write; exit status 0."""
     edit = _plan(path, endpoint)
     if not edit.changed:
@@ -181,12 +192,12 @@ def continue_install_command(
     try:
         endpoint = daemon_endpoint(provider, daemon_config)
         return _run(
-            target_file(config_path),
+            config_path,
             endpoint,
             dry_run,
             f"Continue now uses bbj-coder ({provider}, {endpoint.api_base}) through",
         )
-    except (BbjCoderError, OSError) as exc:
+    except BbjCoderError as exc:
         print(f"bbj-coder: {exc}", file=sys.stderr)
         return 2
 
@@ -197,11 +208,7 @@ def continue_uninstall_command(
     """``bbj-coder continue uninstall``: remove exactly the entries ``install`` added."""
     del daemon_config  # accepted for symmetry with install; removal needs no token or port
     try:
-        path = target_file(config_path)
-        if not path.exists():
-            print(f"{path} does not exist; nothing to remove.")
-            return 0
-        return _run(path, None, dry_run, "Removed the bbj-coder entries from")
-    except (BbjCoderError, OSError) as exc:
+        return _run(config_path, None, dry_run, "Removed the bbj-coder entries from")
+    except BbjCoderError as exc:
         print(f"bbj-coder: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from daemon.setup.continuedev.yaml_config import ContinueConfigError
 from daemon.setup.doctor._base import CheckOutcome, DoctorContext, display_path
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -21,17 +22,24 @@ def continue_dir(configured: Path | None = None) -> Path:
 
 
 def _read_continue_config(file: Path) -> dict[str, Any]:
-    text = file.read_text(encoding="utf-8")
-    if file.suffix == ".json":
-        data = json.loads(text)
-    else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(_yaml_problem(exc)) from exc
+    """The config's mapping; a file that cannot be read or parsed raises
+    :class:`ContinueConfigError` saying why in a few words."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = json.loads(text) if file.suffix == ".json" else _load_yaml(text)
+    except (OSError, ValueError, ImportError) as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ContinueConfigError(problem) from exc
     return data if isinstance(data, dict) else {}
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ContinueConfigError(_yaml_problem(exc)) from exc
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -74,10 +82,9 @@ def check_continue(ctx: DoctorContext, folder: Path) -> CheckOutcome:
         return CheckOutcome("Continue.dev", "warn", "no Continue config found", install)
     try:
         models = _continue_models(_read_continue_config(file))
-    except (OSError, ValueError, ImportError) as exc:
-        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except ContinueConfigError as exc:
         return CheckOutcome(
-            "Continue.dev", "fail", f"{display_path(file)} cannot be read: {problem}", install
+            "Continue.dev", "fail", f"{display_path(file)} cannot be read: {exc}", install
         )
     ours = [m for m in models if _points_at(m, ctx.url)]
     where = display_path(file)

@@ -1,12 +1,7 @@
-"""FIM post-processing: a chain of small named filters, each ``(completion, ctx) -> str``.
+"""The filters, each ``(completion, ctx) -> str``, the default chain, and early stopping.
 
-Most filters cut the completion before some line.  Cuts never separate a ``:`` continuation
-line from its statement: no filter chooses a continuation line as its cut point.  The same
-cutters drive :func:`early_stop_index`, which a streaming generation loop calls to stop as soon
-as the chain would cut anyway.
-
-Lines are judged on the *full* cursor line: the completion's first line is appended to the text
-before the cursor.
+Most filters cut the completion before some line, found by a *cutter*; the same cutters drive
+:func:`early_stop_index` while a completion streams in.
 """
 
 from __future__ import annotations
@@ -14,19 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fim.language import (
-    BLOCK_CLOSERS,
-    BLOCK_OPENERS,
-    BLOCK_PAIRS,
-    CLOSER_TO_OPENER,
-    COMMENT_KEYWORD,
-    CONTINUATION_CHAR,
-    STATEMENT_SEPARATOR,
-    first_word,
-)
-
-MAX_SCAN_LINES = 1000
-"""How far ``FimContext.build`` looks back into the prefix and forward into the suffix."""
+from fim.language import BLOCK_CLOSERS, BLOCK_PAIRS, CLOSER_TO_OPENER, first_word
+from fim.postprocess.blocks import QUOTES, block_events, indent_width, is_continuation
+from fim.postprocess.cursor import FimContext
 
 LONG_LINE_CHARS = 12
 """A repeated suffix line at least this long is matched on its own, shorter ones need the next."""
@@ -34,70 +19,6 @@ LONG_LINE_CHARS = 12
 _MIDDLES: dict[str, tuple[str, ...]] = {pair.opener: pair.middles for pair in BLOCK_PAIRS}
 _OPENING_BRACKETS = "([{"
 _CLOSING_BRACKETS = ")]}"
-_QUOTES = "\"'"
-_BLOCK_WORDS = BLOCK_OPENERS | BLOCK_CLOSERS
-_TAB_WIDTH = 4
-
-BlockEvent = tuple[bool, str]
-"""``(True, opener)`` or ``(False, closer)``."""
-
-
-@dataclass(frozen=True)
-class OpenBlock:
-    """A block open at the cursor: its opener keyword and the opener line's indentation."""
-
-    opener: str
-    indent: int
-    closed_in_suffix: bool = False
-
-
-@dataclass(frozen=True)
-class FimContext:
-    """The text around the cursor and what the filters derive from it (built once per request)."""
-
-    prefix: str
-    suffix: str
-    line_prefix: str
-    """The cursor line's text before the cursor."""
-    line_suffix: str
-    """The cursor line's text after the cursor."""
-    previous_line: str
-    """The last non-blank line above the cursor line, stripped."""
-    suffix_lines: tuple[str, ...]
-    """The first two non-blank lines from the cursor on, stripped."""
-    open_blocks: tuple[OpenBlock, ...]
-    """Blocks open at the cursor, innermost first, each marked if the suffix closes it."""
-    continues_after_cursor: bool
-    """The cursor's statement goes on in a ``:`` continuation line after the cursor."""
-    line_prefix_events: int
-    """How many block openers/closers the text before the cursor on its line holds."""
-
-    @property
-    def multiline(self) -> bool:
-        """Multi-line completions are allowed only on an empty (or whitespace-only) line."""
-        return not self.line_prefix.strip()
-
-    @classmethod
-    def build(cls, prefix: str, suffix: str) -> FimContext:
-        above = prefix.rsplit("\n", MAX_SCAN_LINES)
-        if len(above) > MAX_SCAN_LINES:
-            above = above[1:]
-        below = suffix.split("\n", MAX_SCAN_LINES)
-        if len(below) > MAX_SCAN_LINES:
-            below = below[:-1]
-        line_prefix, line_suffix = above[-1], below[0]
-        return cls(
-            prefix=prefix,
-            suffix=suffix,
-            line_prefix=line_prefix,
-            line_suffix=line_suffix,
-            previous_line=_last_non_blank(above[:-1]),
-            suffix_lines=_first_non_blank(below, 2),
-            open_blocks=find_open_blocks(above, below),
-            continues_after_cursor=_continues_after_cursor(line_prefix, below),
-            line_prefix_events=len(block_events(line_prefix)),
-        )
-
 
 Filter = Callable[[str, FimContext], str]
 
@@ -306,7 +227,7 @@ def _imbalance(line: str) -> int:
     for ch in line:
         if quote:
             quote = "" if ch == quote else quote
-        elif ch in _QUOTES:
+        elif ch in QUOTES:
             quote = ch
         elif ch in _OPENING_BRACKETS:
             depth += 1
@@ -375,157 +296,3 @@ _CUTTERS: tuple[Cutter, ...] = (
     _closer_cut,
     _repeat_cut,
 )
-
-
-def _last_non_blank(lines: list[str]) -> str:
-    for line in reversed(lines):
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def _first_non_blank(lines: list[str], wanted: int) -> tuple[str, ...]:
-    found: list[str] = []
-    for line in lines:
-        if line.strip():
-            found.append(line.strip())
-            if len(found) == wanted:
-                break
-    return tuple(found)
-
-
-def _continues_after_cursor(line_prefix: str, below: list[str]) -> bool:
-    if below[0].strip():
-        return not line_prefix.strip() and is_continuation(below[0])
-    return len(below) > 1 and is_continuation(below[1])
-
-
-# --- BBj block structure --------------------------------------------------------------------
-
-
-def is_continuation(line: str) -> bool:
-    """Is ``line`` a ``:`` continuation of the line before it?"""
-    return line.lstrip().startswith(CONTINUATION_CHAR)
-
-
-def indent_width(line: str) -> int:
-    stripped = line.lstrip(" \t")
-    return len(line[: len(line) - len(stripped)].expandtabs(_TAB_WIDTH))
-
-
-def block_events(line: str) -> list[BlockEvent]:
-    """Block openers and closers in one physical line, statement by statement, before ``REM``."""
-    if STATEMENT_SEPARATOR not in line and first_word(line) not in _BLOCK_WORDS:
-        return []
-    events: list[BlockEvent] = []
-    for statement in _statements(line):
-        word = first_word(statement)
-        if word == COMMENT_KEYWORD:
-            break
-        if word in BLOCK_CLOSERS:
-            events.append((False, word))
-        elif word in BLOCK_OPENERS and _opens_block(word, statement):
-            events.append((True, word))
-    return events
-
-
-def _statements(line: str) -> list[str]:
-    """Split at ``;`` outside strings and mnemonics."""
-    if STATEMENT_SEPARATOR not in line:
-        return [line]
-    parts: list[str] = []
-    start = 0
-    quote = ""
-    for index, ch in enumerate(line):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in _QUOTES:
-            quote = ch
-        elif ch == STATEMENT_SEPARATOR:
-            parts.append(line[start:index])
-            start = index + 1
-    parts.append(line[start:])
-    return parts
-
-
-def _opens_block(word: str, statement: str) -> bool:
-    """``IF … THEN`` opens a block only with nothing after THEN; ``DEF FN`` only without ``=``."""
-    if word == "if":
-        text = statement.rstrip().lower()
-        return text.endswith("then") and not text[-5:-4].isalnum()
-    if word == "def":
-        return "=" not in statement
-    return True
-
-
-def find_open_blocks(above: list[str], below: list[str]) -> tuple[OpenBlock, ...]:
-    """Blocks open at the cursor (innermost first), marked when the suffix closes them.
-
-    ``above`` ends with the cursor line's text before the cursor; ``below`` starts with the
-    rest of the cursor line.
-    """
-    open_blocks = _scan_upwards(above)
-    closed = _closed_by_suffix([opener for opener, _ in open_blocks], below)
-    return tuple(
-        OpenBlock(opener, indent, index in closed)
-        for index, (opener, indent) in enumerate(open_blocks)
-    )
-
-
-def _scan_upwards(above: list[str]) -> list[tuple[str, int]]:
-    pending: list[str] = []  # closers seen so far, waiting for their openers further up
-    found: list[tuple[str, int]] = []
-    continued = False
-    for line in reversed(above):
-        for is_opener, word in reversed(block_events(line)):
-            if not is_opener:
-                pending.append(word)
-            elif word == "if" and continued:
-                continue  # IF … THEN followed by a ':' line is a one-statement IF
-            elif not pending:
-                found = _open_found(found, word, indent_width(line))
-            elif CLOSER_TO_OPENER[pending[-1]] == word:
-                pending.pop()
-            elif word not in ("if", "method"):
-                pending.pop()  # tolerate a mismatch; IFs and interface methods may not close
-        continued = is_continuation(line)
-    return found
-
-
-def _open_found(found: list[tuple[str, int]], opener: str, indent: int) -> list[tuple[str, int]]:
-    if opener == "interface":
-        # Methods inside an interface are declarations, not blocks.
-        found = [entry for entry in found if entry[0] != "method"]
-    return [*found, (opener, indent)]
-
-
-def _closed_by_suffix(openers: list[str], below: list[str]) -> set[int]:
-    """Indices of ``openers`` (innermost first) whose closers the suffix provides."""
-    closed: set[int] = set()
-    depth = 0
-    position = 0
-    in_interface = bool(openers) and openers[0] == "interface"
-    for index, line in enumerate(below):
-        if position >= len(openers):
-            break
-        continued = index + 1 < len(below) and is_continuation(below[index + 1])
-        for is_opener, word in block_events(line):
-            if is_opener:
-                declaration = word == "method" and in_interface and depth == 0
-                depth += 0 if declaration or (word == "if" and continued) else 1
-            elif depth:
-                depth -= 1
-            else:
-                match = _next_match(openers, position, CLOSER_TO_OPENER[word])
-                if match is None:
-                    return closed
-                closed.add(match)
-                position = match + 1
-    return closed
-
-
-def _next_match(openers: list[str], start: int, opener: str) -> int | None:
-    for index in range(start, len(openers)):
-        if openers[index] == opener:
-            return index
-    return None
