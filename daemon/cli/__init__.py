@@ -36,7 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # argparse.REMAINDER does not take arguments that start with "-", so commands that hand
+    # their arguments on (``train …``, ``lsp …``) get them from parse_known_args instead.
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        if not hasattr(args, "passthrough"):
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        args.passthrough = [*args.passthrough, *rest]
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -15,7 +15,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def cmd_lsp(args: argparse.Namespace) -> int:
     from lsp.server import run_lsp
 
-    return run_lsp(args.lsp_args)
+    return run_lsp(args.passthrough)
 
 
 def add_parsers(sub: Any) -> None:
@@ -24,6 +24,9 @@ def add_parsers(sub: Any) -> None:
     tui.add_argument("--screen", choices=["health", "models", "logs"], default="health")
     tui.set_defaults(handler=cmd_tui)
 
-    lsp = sub.add_parser("lsp", help="run the language server on stdio (for any LSP editor)")
-    lsp.add_argument("lsp_args", nargs=argparse.REMAINDER, help="e.g. --log-level debug")
-    lsp.set_defaults(handler=cmd_lsp)
+    lsp = sub.add_parser(
+        "lsp",
+        help="run the language server on stdio (for any LSP editor); e.g. --log-level debug",
+        add_help=False,
+    )
+    lsp.set_defaults(handler=cmd_lsp, passthrough=[])

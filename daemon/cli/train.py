@@ -53,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         prog=f"bbj-coder train {args.train_command}", description=help_text
     )
     getattr(module, adder)(parser)
-    trainer_args = parser.parse_args(args.train_args)
+    trainer_args = parser.parse_args(args.passthrough)
     return int(getattr(module, entry)(trainer_args))
 
 
@@ -62,5 +62,4 @@ def add_parsers(sub: Any) -> None:
     train_sub = train.add_subparsers(dest="train_command", required=True, metavar="ACTION")
     for name, (help_text, *_rest) in ACTIONS.items():
         action = train_sub.add_parser(name, help=help_text, add_help=False)
-        action.add_argument("train_args", nargs=argparse.REMAINDER, help="see --help")
-        action.set_defaults(handler=cmd_train)
+        action.set_defaults(handler=cmd_train, passthrough=[])
