@@ -38,7 +38,7 @@ def _checker_label(checker: str) -> str:
 
 def _problems(result: CheckResult, block_index: int, several: bool) -> list[str]:
     where = f"block {block_index + 1}, " if several else ""
-    return [f"{where}line {d.line}: {d.message}" for d in result.diagnostics]
+    return [f"{where}{d.describe()}" for d in result.diagnostics]
 
 
 def verdict_line(verdict: Verdict, fix_attempts: int) -> str:
