@@ -7,13 +7,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from daemon.check._gate import GateVerdict, judge_by_unit
+from daemon.check._gate import GateVerdict, compare, judge_by_unit
 from daemon.check._lexer import split_physical_lines
+from daemon.check._offload import run_elsewhere
 from daemon.check._program import finalise, program_diagnostics
 from daemon.check._types import CheckResult
 from daemon.check._units import UnitCache
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("bbj_coder.check")
 
 NOT_SOURCE = "not BBj source, not checked"
 PROTECTED_MARK = "<<bbj>>"
@@ -85,10 +86,25 @@ class BuiltinChecker:
             duration_s=time.perf_counter() - started,
         )
 
+    def judge_unit(self, prefix: str, completion: str, suffix: str) -> GateVerdict | None:
+        """The FIM gate's verdict from the unit around the cursor; None when that unit cannot
+        be isolated (synchronous: the gate calls it in a worker thread)."""
+        return judge_by_unit(self.name, self.units, prefix, completion, suffix)
+
     def judge_completion(self, prefix: str, completion: str, suffix: str) -> GateVerdict:
-        """The FIM gate's verdict, parsing only the unit around the cursor (synchronous)."""
-        return judge_by_unit(self.name, self.units, prefix, completion, suffix, self.check_text)
+        """The gate's verdict, synchronously: by unit when possible, else whole programs."""
+        verdict = self.judge_unit(prefix, completion, suffix)
+        if verdict is not None:
+            return verdict
+        whole = prefix + completion + suffix
+        return compare(self.check_text(prefix + suffix), self.check_text(whole))
 
     async def check(self, code: str, filename: str | None = None) -> CheckResult:
-        """Check ``code`` in a worker thread. ``filename`` is unused."""
-        return await asyncio.to_thread(self.check_text, code)
+        """Check ``code`` off the event loop: in a worker thread, or for a large program in
+        the checker's worker process. ``filename`` is unused."""
+        return await asyncio.to_thread(run_elsewhere, check_program, code, self.check_text)
+
+
+def check_program(code: str) -> CheckResult:
+    """Check one program with a fresh built-in checker (what the worker process runs)."""
+    return BuiltinChecker().check_text(code)

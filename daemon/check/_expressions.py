@@ -181,10 +181,8 @@ class ExpressionParser:
                 raise Expected(self.i, f"expected `(` after `@`, found {describe(toks[self.i])}")
             self.arguments(")")
             return
-        if first == ":" and len(token) > 1:
-            if not is_terminated(token):
-                raise self.unterminated(self.i)
-            self.i += 1
+        if first == ":" and len(token) > 1:  # ::lib/util.bbj::Helper.create()
+            self.type_name()
             self.postfix()
             return
         raise self.expected_operand()
@@ -217,9 +215,16 @@ class ExpressionParser:
             if not is_terminated(token):
                 raise self.unterminated(self.i)
             self.i += 1
-        self.name("a class name")
-        while toks[self.i] == "." and is_word(toks[self.i + 1]):
-            self.i += 2
+        name = self.name("a class name")
+        while True:
+            if toks[self.i] == "." and is_word(toks[self.i + 1]):
+                name = toks[self.i + 1]
+                self.i += 2
+            elif name[-1] == "$" and is_word(toks[self.i]):  # java.util.Map$Entry
+                name = toks[self.i]
+                self.i += 1
+            else:
+                break
         while toks[self.i] == "[" and toks[self.i + 1] == "]":
             self.i += 2
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -18,7 +17,7 @@ from daemon.check._types import Checker, CheckResult, adds_errors
 from daemon.check._units import UnitCache, parse_unit, unit_around
 
 GATE_FILENAME = "completion.bbj"
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("bbj_coder.check")
 
 
 @dataclass(frozen=True)
@@ -42,15 +41,10 @@ def compare(baseline: CheckResult, candidate: CheckResult, scope: str = "file") 
 
 
 def judge_by_unit(
-    checker_name: str,
-    cache: UnitCache,
-    prefix: str,
-    completion: str,
-    suffix: str,
-    check_text: Callable[[str], CheckResult],
-) -> GateVerdict:
-    """Judge a completion by parsing the unit around the cursor, with and without it; fall
-    back to whole programs (``check_text``) when the unit cannot be isolated.
+    checker_name: str, cache: UnitCache, prefix: str, completion: str, suffix: str
+) -> GateVerdict | None:
+    """Judge a completion by parsing the unit around the cursor, with and without it; None
+    when the unit cannot be isolated (the caller then checks both whole programs).
 
     The text before the unit is the same in both programs, so both parses start in the same
     state; when they also end in the same block state, the rest of the file pairs the same
@@ -59,26 +53,27 @@ def judge_by_unit(
     base = prefix + suffix
     try:
         unit = unit_around(base, len(prefix))
-        if unit is not None:
-            before = base[unit.start : len(prefix)]
-            after = base[len(prefix) : unit.end]
-            old = cache.parse(before + after, unit)
-            new = parse_unit(before + completion + after, unit, old.layout)
-            if unit.to_the_end or old.state == new.state:
-                baseline = CheckResult(not old.diagnostics, old.diagnostics, checker_name, 0.0)
-                candidate = CheckResult(not new.diagnostics, new.diagnostics, checker_name, 0.0)
-                return compare(baseline, candidate, "unit")
+        if unit is None:
+            return None
+        before = base[unit.start : len(prefix)]
+        after = base[len(prefix) : unit.end]
+        old = cache.parse(before + after, unit)
+        new = parse_unit(before + completion + after, unit, old.layout)
     except Exception:  # a checker bug: the whole-program check reports it as a tool error
         logger.exception("judging the unit around the cursor failed")
-    baseline_result = cache.whole(base, check_text)
-    return compare(baseline_result, check_text(prefix + completion + suffix))
+        return None
+    if not unit.to_the_end and old.state != new.state:
+        return None
+    baseline = CheckResult(not old.diagnostics, old.diagnostics, checker_name, 0.0)
+    candidate = CheckResult(not new.diagnostics, new.diagnostics, checker_name, 0.0)
+    return compare(baseline, candidate, "unit")
 
 
 @runtime_checkable
-class JudgesCompletions(Protocol):
-    """A checker that can judge a completion itself, cheaper than two whole checks."""
+class JudgesUnits(Protocol):
+    """A checker that can judge a completion by the unit around the cursor."""
 
-    def judge_completion(self, prefix: str, completion: str, suffix: str) -> GateVerdict: ...
+    def judge_unit(self, prefix: str, completion: str, suffix: str) -> GateVerdict | None: ...
 
 
 class CompletionGate:
@@ -89,10 +84,10 @@ class CompletionGate:
         self._baselines: dict[tuple[str, str], CheckResult] = {}
 
     async def judge(self, prefix: str, completion: str, suffix: str) -> GateVerdict:
-        if isinstance(self.checker, JudgesCompletions):
-            return await asyncio.to_thread(
-                self.checker.judge_completion, prefix, completion, suffix
-            )
+        if isinstance(self.checker, JudgesUnits):
+            verdict = await asyncio.to_thread(self.checker.judge_unit, prefix, completion, suffix)
+            if verdict is not None:
+                return verdict
         key = (prefix, suffix)
         if key not in self._baselines:
             self._baselines[key] = await self.checker.check(prefix + suffix, GATE_FILENAME)

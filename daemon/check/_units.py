@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from daemon.check._lexer import layout_of, split_physical_lines
 from daemon.check._program import pair_blocks, parse_lines
@@ -33,7 +31,6 @@ BOUNDARY_WORDS = frozenset(
 _STEMS = ("method", "class", "interface")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_$%!@")
 _TYPE_WORDS = ("class", "interface")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -134,9 +131,12 @@ def unit_around(base: str, cursor: int) -> Unit | None:
     if "\r" in base and base.count("\r") != base.count("\r\n"):
         return None  # old Mac line ends: line starts are not where "\n" says
     low = base.lower()
+    # The cursor's own line may change kind with the completion (``method`` + ``end``), so
+    # the unit reaches from the last boundary above that line to the first one below it.
+    cursor_line_start = low.rfind("\n", 0, cursor) + 1
     cursor_line_end = low.find("\n", cursor)
     cursor_line_end = len(low) if cursor_line_end < 0 else cursor_line_end
-    before = last_boundary(low, cursor_line_end)
+    before = last_boundary(low, cursor_line_start)
     after = first_boundary(low, cursor_line_end)
     context: tuple[Block, ...] = ()
     if before is None:
@@ -152,8 +152,6 @@ def unit_around(base: str, cursor: int) -> Unit | None:
         where = Where(0, _indent_of(base, owner), 0, None)
         context = (Block("class", where),)
         start = before.start if before.word == "method" else _line_end(low, before.keyword)
-    if start > cursor:
-        return None  # the cursor sits on a boundary line itself
     end = len(base) if after is None else _line_end(low, after.keyword)
     first_line = base.count("\n", 0, start) + 1
     return Unit(start, end, first_line, context, to_the_end=after is None)
@@ -183,32 +181,26 @@ def parse_unit(text: str, unit: Unit, layout: tuple[bool, bool] | None = None) -
 
 
 class UnitCache:
-    """Baseline parses by content (units, and whole programs for the fallback), least
-    recently used out first; shared by threads."""
+    """Parses of baseline units by content, least recently used out first; shared by threads."""
 
-    def __init__(self, size: int = 256, whole_programs: int = 4) -> None:
+    def __init__(self, size: int = 256) -> None:
         self.size = size
-        self.whole_programs = whole_programs
-        self._entries: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._entries: OrderedDict[tuple[object, ...], UnitResult] = OrderedDict()
         self._lock = threading.Lock()
 
     def parse(self, text: str, unit: Unit) -> UnitResult:
-        key = ("unit", text, unit.first_line, unit.context, unit.to_the_end)
-        return self._cached(key, lambda: parse_unit(text, unit), self.size)  # type: ignore[return-value]
-
-    def whole(self, text: str, check: Callable[[str], R]) -> R:
-        return self._cached(("whole", text), lambda: check(text), self.whole_programs)  # type: ignore[return-value]
-
-    def _cached(self, key: tuple[object, ...], make: Callable[[], object], limit: int) -> object:
+        key = (text, unit.first_line, unit.context, unit.to_the_end)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 return found
-        result = make()
+        result = parse_unit(text, unit)
         with self._lock:
             self._entries[key] = result
-            kept = [k for k in self._entries if k[0] == key[0]]
-            for old in kept[: max(0, len(kept) - limit)]:
-                del self._entries[old]
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
         return result
+
+    def __len__(self) -> int:
+        return len(self._entries)

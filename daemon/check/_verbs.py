@@ -55,7 +55,8 @@ def items(p: LineParser) -> None:
 
 
 def channel_verb(p: LineParser) -> int:
-    """``PRINT``, ``READ``, ``WRITE``, ``INPUT``, ``OPEN``, ``CLOSE``, ``REMOVE`` …"""
+    """``PRINT``, ``READ``, ``WRITE``, ``INPUT``, ``EXTRACT``, ``FIND`` (and their RECORD
+    forms): an optional channel list, then items."""
     toks = p.toks
     if toks[p.i].lower() == "record":
         p.i += 1
@@ -64,6 +65,41 @@ def channel_verb(p: LineParser) -> int:
         if toks[p.i] == ",":
             p.i += 1
     items(p)
+    return NORMAL
+
+
+def channel(p: LineParser) -> None:
+    """The ``(channel, OPTION=value, …)`` list that some verbs cannot do without."""
+    if p.toks[p.i] != "(":
+        verb = p.toks[p.statement_start]
+        raise Expected(p.i, f"expected `(` after `{verb}`, found {describe(p.toks[p.i])}")
+    p.arguments(")")
+
+
+def channel_only(p: LineParser) -> int:
+    """``CLOSE (ch)``, ``REMOVE (ch,KEY=k$)``, ``LOCK (ch)``, ``CALLBACK(ON_X,"lbl",ctx)``."""
+    channel(p)
+    return NORMAL
+
+
+def channel_then_value(p: LineParser) -> int:
+    """``OPEN (ch,MODE="…")name$``, ``SQLPREP (ch)sql$``, ``CHANOPT (ch)opts$``."""
+    channel(p)
+    p.expression()
+    return NORMAL
+
+
+def channel_then_items(p: LineParser) -> int:
+    """``SQLEXEC (ch)a$,b``: the channel, then optional values."""
+    channel(p)
+    items(p)
+    return NORMAL
+
+
+def optional_channel(p: LineParser) -> int:
+    """``DUMP``, ``SETTRACE (ch)``."""
+    if p.toks[p.i] == "(":
+        p.arguments(")")
     return NORMAL
 
 
@@ -332,17 +368,23 @@ def _table() -> dict[str, Handler]:
     add(
         channel_verb,
         "print write read input extract find printrecord writerecord readrecord inputrecord "
-        "extractrecord findrecord inpute inputn open close remove lock unlock chanopt dump "
-        "settrace sqlopen sqlprep sqlexec sqlset sqlclose sqlcommit sqlrollback resclose "
-        "lcheckin lcheckout callback remove_callback",
+        "extractrecord findrecord inpute inputn",
     )
+    add(
+        channel_only,
+        "close remove lock unlock sqlclose sqlcommit sqlrollback resclose lcheckin lcheckout "
+        "callback remove_callback",
+    )
+    add(channel_then_value, "open chanopt sqlopen sqlprep")
+    add(channel_then_items, "sqlexec sqlset")
+    add(optional_channel, "dump settrace")
     add(
         list_verb,
         "call run enter wait throw execute prefix setopts precision drop string addr direct "
-        "mkeyed vkeyed xkeyed background mkdir rmdir chdir erase initfile save savep start "
+        "mkeyed vkeyed xkeyed background mkdir rmdir chdir erase initfile save savep start fnerr "
         "clearp setday settime setterm fulltext indexed fileopt xcall clipfromstr "
         "clipfromfile cliptofile clipclear cliplock clipunlock updatelic process_events redim "
-        "dim data iolist setdrive serial enable disable",
+        "dim data iolist setdrive serial enable disable cisam",
     )
     add(
         bare_verb,

@@ -8,6 +8,7 @@ that code passed, and which checker said so.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -162,7 +163,8 @@ class ChatService:
         return ChatRun(self, messages, params, stops)
 
     async def verify(self, answer: str) -> Verdict:
-        blocks = extract_bbj_blocks(answer)
+        """Check the answer's BBj blocks; extraction and checks run off the event loop."""
+        blocks = await asyncio.to_thread(extract_bbj_blocks, answer)
         if not blocks:
             return Verdict(has_code=False, ok=True, checker=self.checker.name)
         problems: list[str] = []
