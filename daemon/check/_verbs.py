@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from daemon.check._expressions import Expected, describe, is_word
+from fim.language import VERB_SHAPES
 
 if TYPE_CHECKING:
     from daemon.check._statements import LineParser
@@ -359,60 +360,55 @@ def let(p: LineParser) -> int:
 
 
 # --------------------------------------------------------------------- the table
+_SHAPES: dict[str, Handler] = {
+    "channel, items": channel_verb,
+    "channel": channel_only,
+    "channel, value": channel_then_value,
+    "channel, values": channel_then_items,
+    "optional channel": optional_channel,
+    "values": list_verb,
+    "nothing": bare_verb,
+    "optional value": optional_value,
+    "own syntax": unexamined,
+    "label": label_verb,
+}
+_OWN_HANDLERS: dict[str, Handler] = {
+    "restore": restore,
+    "on": on_goto,
+    "for": for_loop,
+    "next": next_loop,
+    "while": opener_with_condition,
+    "switch": opener_with_condition,
+    "until": until,
+    "repeat": repeat,
+    "case": case,
+    "default": default,
+    "def": define_function,
+    "class": class_or_interface,
+    "interface": class_or_interface,
+    "method": method,
+    "field": field,
+    "declare": declare,
+    "use": use,
+    "let": let,
+    "if": lambda p: p.if_statement(),
+    "else": lambda p: p.else_statement(),
+    "fi": lambda p: p.fi_statement(),
+    "endif": lambda p: p.fi_statement(),
+    **dict.fromkeys(("wend", "swend", "methodend", "classend", "interfaceend", "fnend"), closer),
+}
+
+
 def _table() -> dict[str, Handler]:
+    """A handler for every verb of the language table (fim.language.VERB_SHAPES): its own
+    when the verb has one (block keywords, declarations), else its shape's."""
     table: dict[str, Handler] = {}
-
-    def add(handler: Handler, words: str) -> None:
-        table.update(dict.fromkeys(words.split(), handler))
-
-    add(
-        channel_verb,
-        "print write read input extract find printrecord writerecord readrecord inputrecord "
-        "extractrecord findrecord inpute inputn",
-    )
-    add(
-        channel_only,
-        "close remove lock unlock sqlclose sqlcommit sqlrollback resclose lcheckin lcheckout "
-        "callback remove_callback",
-    )
-    add(channel_then_value, "open chanopt sqlopen sqlprep")
-    add(channel_then_items, "sqlexec sqlset")
-    add(optional_channel, "dump settrace")
-    add(
-        list_verb,
-        "call run enter wait throw execute prefix setopts precision drop string addr direct "
-        "mkeyed vkeyed xkeyed background mkdir rmdir chdir erase initfile save savep start fnerr "
-        "clearp setday settime setterm fulltext indexed fileopt xcall clipfromstr "
-        "clipfromfile cliptofile clipclear cliplock clipunlock updatelic process_events redim "
-        "dim data iolist setdrive serial enable disable cisam",
-    )
-    add(
-        bare_verb,
-        "break bye continue end escape retry reset stop endtrace floatingpoint denum",
-    )
-    add(optional_value, "return methodret release exit")
-    add(unexamined, "table select rename file xfile list load merge edit delete sort begin clear")
-    add(label_verb, "goto gosub exitto seterr setesc")
-    add(restore, "restore")
-    add(on_goto, "on")
-    add(for_loop, "for")
-    add(next_loop, "next")
-    add(opener_with_condition, "while switch")
-    add(until, "until")
-    add(repeat, "repeat")
-    add(closer, "wend swend methodend classend interfaceend fnend")
-    add(case, "case")
-    add(default, "default")
-    add(define_function, "def")
-    add(class_or_interface, "class interface")
-    add(method, "method")
-    add(field, "field")
-    add(declare, "declare")
-    add(use, "use")
-    add(let, "let")
-    add(lambda p: p.if_statement(), "if")
-    add(lambda p: p.else_statement(), "else")
-    add(lambda p: p.fi_statement(), "fi endif")
+    for shape, verbs in VERB_SHAPES.items():
+        for verb in verbs:
+            handler = _OWN_HANDLERS.get(verb) or _SHAPES.get(shape)
+            if handler is None:
+                raise LookupError(f"no handler for the verb {verb!r} ({shape})")
+            table[verb] = handler
     return table
 
 

@@ -295,3 +295,11 @@ def test_deeply_nested_expressions_are_refused_without_recursion_errors() -> Non
     result = CHECKER.check_text("x = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
     assert result.tool_error is None
     assert [d.message for d in result.diagnostics] == ["expressions nested more than 120 deep"]
+
+
+def test_every_verb_of_the_language_table_has_a_handler() -> None:
+    from daemon.check._verbs import VERBS as HANDLED
+    from fim.language import BLOCK_CLOSERS, BLOCK_OPENERS, VERBS
+
+    assert set(HANDLED) == VERBS
+    assert BLOCK_OPENERS | BLOCK_CLOSERS <= VERBS
