@@ -44,6 +44,52 @@ BLOCK_OPENERS: frozenset[str] = frozenset(pair.opener for pair in BLOCK_PAIRS)
 BLOCK_CLOSERS: frozenset[str] = frozenset(c for pair in BLOCK_PAIRS for c in pair.closers)
 CLOSER_TO_OPENER: dict[str, str] = {c: pair.opener for pair in BLOCK_PAIRS for c in pair.closers}
 
+VERB_SHAPES: dict[str, tuple[str, ...]] = {
+    # an optional (channel, OPTION=value, …) list, then items: PRINT (1)'CS',@(0,0),x$
+    "channel, items": (
+        *("print", "write", "read", "input", "extract", "find", "inpute", "inputn"),
+        *("printrecord", "writerecord", "readrecord", "inputrecord", "extractrecord"),
+        "findrecord",
+    ),
+    # the (channel, …) list alone: CLOSE (1), REMOVE (1,KEY=k$), CALLBACK(ON_X,"lbl",ctx)
+    "channel": (
+        *("close", "remove", "lock", "unlock", "sqlclose", "sqlcommit", "sqlrollback"),
+        *("resclose", "lcheckin", "lcheckout", "callback", "remove_callback"),
+    ),
+    "channel, value": ("open", "chanopt", "sqlopen", "sqlprep"),  # OPEN (1)"file"
+    "channel, values": ("sqlexec", "sqlset"),  # SQLEXEC (1)a$,b
+    "optional channel": ("dump", "settrace"),
+    # comma-separated values and options: CALL "pgm",ERR=*NEXT,a$
+    "values": (
+        *("call", "run", "enter", "wait", "throw", "execute", "prefix", "setopts", "precision"),
+        *("drop", "string", "addr", "direct", "mkeyed", "vkeyed", "xkeyed", "background"),
+        *("mkdir", "rmdir", "chdir", "erase", "initfile", "save", "savep", "start", "fnerr"),
+        *("clearp", "setday", "settime", "setterm", "fulltext", "indexed", "fileopt", "xcall"),
+        *("clipfromstr", "clipfromfile", "cliptofile", "clipclear", "cliplock", "clipunlock"),
+        *("updatelic", "process_events", "redim", "dim", "data", "iolist", "setdrive"),
+        *("serial", "enable", "disable", "cisam"),
+    ),
+    "nothing": (
+        *("break", "bye", "continue", "end", "escape", "retry", "reset", "stop", "endtrace"),
+        *("floatingpoint", "denum", "repeat", "wend", "swend", "methodend", "classend"),
+        *("interfaceend", "fnend", "default", "fi", "endif"),
+    ),
+    "optional value": ("return", "methodret", "release", "exit"),
+    # syntax of their own (RENAME a TO b, TABLE ff00aa, SELECT … FROM …)
+    "own syntax": (
+        *("table", "select", "rename", "file", "xfile", "list", "load", "merge", "edit"),
+        *("delete", "sort", "begin", "clear"),
+    ),
+    "label": ("goto", "gosub", "exitto", "seterr", "setesc", "restore"),
+    "structure": (
+        *("if", "else", "for", "next", "while", "until", "switch", "case", "def", "on"),
+        *("class", "interface", "method", "field", "declare", "use", "let"),
+    ),
+}
+"""Every verb (word that starts a statement), grouped by the shape of what follows it."""
+
+VERBS: frozenset[str] = frozenset(v for verbs in VERB_SHAPES.values() for v in verbs)
+
 KEYWORDS: frozenset[str] = frozenset(
     {
         "rem",

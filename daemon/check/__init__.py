@@ -1,9 +1,10 @@
 """The compiler check: every generated BBj program is checked before a user sees it.
 
 Two checkers share one interface (:class:`Checker`): bbjcpl, the real BBj compiler, when a
-BBj installation is found, and a built-in tokenizer + block-structure parser otherwise.
-:func:`select_checker` picks one, :func:`adds_errors` gates FIM completions against the
-(often already broken) code around the cursor.
+BBj installation is found, and the built-in BBj statement and expression parser otherwise.
+:func:`select_checker` picks one; :class:`CompletionGate` judges FIM completions against the
+(often already broken) code around the cursor, parsing only the unit that holds the edit
+when the built-in checker is in use. No check runs on the event loop.
 """
 
 from daemon.check._bbjcpl import (
@@ -12,7 +13,8 @@ from daemon.check._bbjcpl import (
     parse_bbjcpl_stderr,
     parse_error_line,
 )
-from daemon.check._builtin import BuiltinChecker, decode_source
+from daemon.check._builtin import NOT_SOURCE, BuiltinChecker, decode_source, not_source_reason
+from daemon.check._gate import CompletionGate, GateVerdict
 from daemon.check._select import CHECKER_MODES, describe_checker, select_checker
 from daemon.check._types import (
     Checker,
@@ -25,17 +27,21 @@ from daemon.check._types import (
 
 __all__ = [
     "CHECKER_MODES",
+    "NOT_SOURCE",
     "BbjcplChecker",
     "BuiltinChecker",
     "CheckError",
     "CheckResult",
     "Checker",
     "CheckerConfigError",
+    "CompletionGate",
     "Diagnostic",
+    "GateVerdict",
     "adds_errors",
     "decode_source",
     "describe_checker",
     "find_bbjcpl",
+    "not_source_reason",
     "parse_bbjcpl_stderr",
     "parse_error_line",
     "select_checker",

@@ -1,35 +1,27 @@
-"""The built-in checker: the BBj tokenizer plus the structural parser, no external tools."""
+"""The built-in checker: the BBj statement and expression parser plus block pairing."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from daemon.check._lexer import (
-    LogicalLine,
-    iter_logical_lines,
-    layout_of,
-    split_physical_lines,
-)
-from daemon.check._structure import BlockParser
-from daemon.check._syntax import bracket_diagnostics
-from daemon.check._types import CheckResult, Diagnostic
+from daemon.check._gate import GateVerdict, compare, judge_by_unit
+from daemon.check._lexer import split_physical_lines
+from daemon.check._offload import run_elsewhere
+from daemon.check._program import finalise, program_diagnostics
+from daemon.check._types import CheckResult
+from daemon.check._units import UnitCache
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("bbj_coder.check")
 
-MAX_DIAGNOSTICS = 1000
-"""More diagnostics than this are summarised in one final entry (binary junk makes thousands)."""
-
-_THREAD_THRESHOLD_CHARS = 200_000
-"""Programs larger than this are checked in a worker thread so the event loop stays free."""
-
-_BAD_TOKEN_MESSAGES = {
-    "bad_str": "unterminated string",
-    "bad_hex": "unterminated hex string",
-    "bad_mnem": "unterminated mnemonic",
-}
+NOT_SOURCE = "not BBj source, not checked"
+PROTECTED_MARK = "<<bbj>>"
+"""Protected (tokenized, encrypted) BBj programs start with this; they are not source text."""
+_SNIFF_CHARS = 8192
+_MAX_CONTROL_SHARE = 0.02
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v\x1a")
 
 
 def decode_source(data: bytes) -> str:
@@ -42,71 +34,42 @@ def decode_source(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _lexical_diagnostics(line: LogicalLine) -> list[Diagnostic]:
-    found = [
-        Diagnostic(t.line, f"{_BAD_TOKEN_MESSAGES[t.kind]} on line {t.line}")
-        for t in line.tokens
-        if t.kind in _BAD_TOKEN_MESSAGES
-    ]
-    found.extend(bracket_diagnostics(line.tokens))
-    return found
-
-
-def _parse(
-    physical: list[str], numbered: bool, indented: bool, prefer_indent: bool
-) -> tuple[list[Diagnostic], list[Diagnostic]]:
-    """One pass over the file: (lexical diagnostics, structural diagnostics)."""
-    parser = BlockParser(numbered=numbered, indented=indented, prefer_indent=prefer_indent)
-    lexical: list[Diagnostic] = []
-    for line in iter_logical_lines(physical):
-        lexical.extend(_lexical_diagnostics(line))
-        parser.feed(line)
-    return lexical, parser.finish()
-
-
-def _all_diagnostics(physical: list[str]) -> list[Diagnostic]:
-    numbered, indented = layout_of(physical)
-    lexical, structural = _parse(physical, numbered, indented, prefer_indent=False)
-    if structural and indented:
-        # A broken, indented file: a second pass matching closers by indentation usually
-        # names the block that really lost its closer.
-        _, by_indent = _parse(physical, numbered, indented, prefer_indent=True)
-        if len(by_indent) <= len(structural):
-            structural = by_indent
-    return lexical + structural
-
-
-def _finalise(diagnostics: list[Diagnostic], physical: list[str]) -> tuple[Diagnostic, ...]:
-    """Sort, drop duplicates, attach the source text and cap the count."""
-    unique = sorted(set(diagnostics), key=lambda d: (d.line, d.message))
-    with_source = [
-        replace(d, source_line=physical[d.line - 1].strip()) if 0 < d.line <= len(physical) else d
-        for d in unique[:MAX_DIAGNOSTICS]
-    ]
-    hidden = len(unique) - len(with_source)
-    if hidden > 0:
-        with_source.append(Diagnostic(0, f"{hidden} more problems not shown"))
-    return tuple(with_source)
+def not_source_reason(code: str) -> str | None:
+    """Why ``code`` is not BBj source text (a protected program, binary data), or None."""
+    head = code[:_SNIFF_CHARS].lstrip("\ufeff")
+    if head[: len(PROTECTED_MARK)].lower() == PROTECTED_MARK:
+        return f"{NOT_SOURCE}: a protected BBj program (it starts with {PROTECTED_MARK})"
+    controls = sum(
+        1 for ch in head if (ch < " " or "\x7f" <= ch < "\xa0") and ch not in _ALLOWED_CONTROLS
+    )
+    if head and controls > max(1, _MAX_CONTROL_SHARE * len(head)):
+        return f"{NOT_SOURCE}: it looks like binary data"
+    return None
 
 
 @dataclass(frozen=True)
 class BuiltinChecker:
-    """A pure-Python BBj checker: tokenizer plus block-structure parser.
+    """A pure-Python BBj checker: statement and expression parser plus block pairing.
 
-    ``note`` says why it is in use (for /health), e.g. that bbjcpl was not found.
+    ``note`` says why it is in use (for /health), e.g. that bbjcpl was not found. ``check``
+    always runs in a worker thread, so the event loop never waits for a parse.
     """
 
     note: str | None = None
     name: str = field(default="builtin", init=False)
+    units: UnitCache = field(default_factory=UnitCache, init=False, compare=False, repr=False)
 
     def check_text(self, code: str) -> CheckResult:
         """Check ``code`` synchronously; never raises."""
         started = time.perf_counter()
         if isinstance(code, (bytes, bytearray)):
             code = decode_source(bytes(code))
+        skipped = not_source_reason(code)
+        if skipped is not None:
+            return CheckResult(True, (), self.name, time.perf_counter() - started, None, skipped)
         try:
             physical = split_physical_lines(code)
-            diagnostics = _finalise(_all_diagnostics(physical), physical)
+            diagnostics = finalise(program_diagnostics(physical), physical)
         except Exception as error:  # a checker bug must not take a request down with it
             logger.exception("built-in checker failed")
             return CheckResult(
@@ -123,8 +86,25 @@ class BuiltinChecker:
             duration_s=time.perf_counter() - started,
         )
 
+    def judge_unit(self, prefix: str, completion: str, suffix: str) -> GateVerdict | None:
+        """The FIM gate's verdict from the unit around the cursor; None when that unit cannot
+        be isolated (synchronous: the gate calls it in a worker thread)."""
+        return judge_by_unit(self.name, self.units, prefix, completion, suffix)
+
+    def judge_completion(self, prefix: str, completion: str, suffix: str) -> GateVerdict:
+        """The gate's verdict, synchronously: by unit when possible, else whole programs."""
+        verdict = self.judge_unit(prefix, completion, suffix)
+        if verdict is not None:
+            return verdict
+        whole = prefix + completion + suffix
+        return compare(self.check_text(prefix + suffix), self.check_text(whole))
+
     async def check(self, code: str, filename: str | None = None) -> CheckResult:
-        """Check ``code``; large programs run in a worker thread. ``filename`` is unused."""
-        if len(code) > _THREAD_THRESHOLD_CHARS:
-            return await asyncio.to_thread(self.check_text, code)
-        return self.check_text(code)
+        """Check ``code`` off the event loop: in a worker thread, or for a large program in
+        the checker's worker process. ``filename`` is unused."""
+        return await asyncio.to_thread(run_elsewhere, check_program, code, self.check_text)
+
+
+def check_program(code: str) -> CheckResult:
+    """Check one program with a fresh built-in checker (what the worker process runs)."""
+    return BuiltinChecker().check_text(code)

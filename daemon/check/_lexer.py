@@ -1,70 +1,92 @@
-"""The BBj tokenizer: source text -> physical lines -> tokens -> logical lines.
+"""The BBj tokenizer: source text -> physical lines -> logical lines -> tokens.
 
-A logical line is one physical line plus the ``:`` continuation lines that follow it. Legacy
-line numbers (``0010 PRINT ...``) and labels (``name:``) are taken off the front of a logical
-line. ``REM`` comments, strings (``""`` is the only escape), hex strings (``$0D0A$``) and
-mnemonics (``'CS'``) are single tokens; an unterminated one becomes a ``bad-*`` token that the
-checker reports.
+A logical line is one physical line plus the ``:`` continuation lines that follow it, joined
+the way BBj joins them: the text after each ``:`` is appended directly, so a string opened on
+one line may go on across continuation lines (``style! = "`` then ``: body {…}"``). Legacy line
+numbers (``0010 PRINT ...``) and labels (``name:``) are taken off the front.
+
+Tokens are plain strings (``findall`` is far cheaper than match objects; large files produce
+millions of tokens); their kind follows from the first character (:func:`kind_of`). Columns
+are only needed for diagnostics, so :meth:`LogicalLine.locate` recomputes them on demand.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
-# Leading blanks are skipped by the same match; a line's trailing blanks match nothing.
-_TOKEN = re.compile(
-    r"""
-    [ \t\f\v\r]*
-    (?:(?P<str>"[^"]*(?:""[^"]*)*")
-    |(?P<bad_str>".*)
-    |(?P<hex>\$[^$]*\$)
-    |(?P<bad_hex>\$.*)
-    |(?P<mnem>'[^']*')
-    |(?P<bad_mnem>'.*)
-    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-    |(?P<word>[^\W\d]\w*[$%!]?)
-    |(?P<op><>|<=|>=|::|\S))
-    """,
-    re.VERBOSE,
-)
+_TOKEN_PATTERN = r"""
+    "[^"]*(?:""[^"]*)*"|".*                 # string ("" is the only escape), or unterminated
+    |\$[^$]*\$|\$.*                         # hex string $0D0A$, or unterminated
+    |'[^']*'|'.*                            # mnemonic 'CS', or unterminated
+    |::.*?::|::.*                           # a BBj file path ::lib/util.bbj::
+    |(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?   # number
+    |[^\W\d]\w*[$%!@]?                      # word, with its type suffix
+    |<>|<=|>=|=<|=>|><|[^\s]                # operator or any other single character
+"""
+_TOKEN = re.compile(_TOKEN_PATTERN, re.VERBOSE)
+_FIND_TOKENS = _TOKEN.findall
 _LINE_NUMBER = re.compile(r"[ \t]*(\d+)(?!\d)")
 _LABEL = re.compile(r"[ \t]*([^\W\d]\w*):(?!:)")
 _INDENT = re.compile(r"[ \t]*")
 _TAB_WIDTH = 4
 
-# Verbs that merely start with the letters "rem"; every other such word at the start of a
-# statement is read as an old-style comment ("REMARK ...") rather than flagged.
-_REM_LOOKALIKES = frozenset({"remove", "remove_callback"})
-_NOT_A_COMMENT_AFTER = frozenset("=([.:")
-_STATEMENT_STARTERS = frozenset({"then", "else"})
+WORD, NUMBER, STRING, HEX, MNEMONIC, PATH, OPERATOR, END = (
+    "word",
+    "number",
+    "string",
+    "hex",
+    "mnemonic",
+    "path",
+    "operator",
+    "end",
+)
+_KIND_OF_FIRST: dict[str, str] = {'"': STRING, "$": HEX, "'": MNEMONIC}
+_KIND_OF_FIRST.update(dict.fromkeys("0123456789", NUMBER))
+_KIND_OF_FIRST.update(dict.fromkeys("_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", WORD))
+_CLOSING = {STRING: '"', HEX: "$", MNEMONIC: "'", PATH: "::"}
 
 
-class Token(NamedTuple):
-    """One token. A NamedTuple rather than a dataclass: large files create millions of them.
+def kind_of(token: str) -> str:
+    """The kind of a token: word, number, string, hex, mnemonic, path, operator or end."""
+    if not token:
+        return END
+    kind = _KIND_OF_FIRST.get(token[0])
+    if kind is not None:
+        return kind
+    if token[0] == "." and len(token) > 1:
+        return NUMBER
+    if token[0] == ":" and len(token) > 1:
+        return PATH
+    if token[0].isalpha():
+        return WORD
+    return OPERATOR
 
-    ``kind`` is one of ``word num str hex mnem op rem opaque bad_str bad_hex bad_mnem``.
-    """
 
-    kind: str
-    text: str
-    line: int
-    col: int
+def is_terminated(token: str) -> bool:
+    """False for a string, hex string, mnemonic or path that runs off the end of its line."""
+    closing = _CLOSING.get(kind_of(token))
+    if closing is None:
+        return True
+    if len(token) < 2 * len(closing) or not token.endswith(closing):
+        return False
+    if closing == '"':
+        return (token.count('"') % 2) == 0
+    return True
 
 
-@dataclass(frozen=True)
-class LogicalLine:
-    """A statement line with its continuations joined, ready for the structural parser."""
+def tokenize(text: str) -> list[str]:
+    """The tokens of ``text`` (blanks dropped)."""
+    return _FIND_TOKENS(text)
 
-    line: int
-    indent: int
-    tokens: tuple[Token, ...]
-    basic_line: int | None = None
-    label: str | None = None
+
+def token_starts(text: str) -> list[int]:
+    """Where each token of :func:`tokenize` starts in ``text`` (for columns in diagnostics)."""
+    return [match.start() for match in _TOKEN.finditer(text)]
 
 
 def split_physical_lines(code: str) -> list[str]:
@@ -72,13 +94,18 @@ def split_physical_lines(code: str) -> list[str]:
     return LINE_BREAK.split(code)
 
 
+def is_continuation(text: str) -> bool:
+    stripped = text.lstrip(" \t")
+    return stripped.startswith(":") and not stripped.startswith("::")
+
+
 def layout_of(physical_lines: list[str]) -> tuple[bool, bool]:
     """Return (uses legacy line numbers, uses indentation) for a file's physical lines."""
     numbered = indented = False
     for text in physical_lines:
-        if not text.strip() or _is_continuation(text):
+        if not text.strip() or is_continuation(text):
             continue
-        basic_line, _label, indent, _start = _line_prefix(text)
+        basic_line, _label, indent, _start = line_prefix(text)
         numbered = numbered or basic_line is not None
         indented = indented or indent > 0
         if numbered and indented:
@@ -86,79 +113,7 @@ def layout_of(physical_lines: list[str]) -> tuple[bool, bool]:
     return numbered, indented
 
 
-def _is_continuation(text: str) -> bool:
-    stripped = text.lstrip(" \t")
-    return stripped.startswith(":") and not stripped.startswith("::")
-
-
-def _indent_width(text: str) -> int:
-    return len(text.expandtabs(_TAB_WIDTH))
-
-
-class _LineTokenizer:
-    """Tokenizes one physical line, knowing whether a statement starts at the first token."""
-
-    def __init__(self, text: str, line: int, at_statement_start: bool) -> None:
-        self.text = text
-        self.line = line
-        self.at_statement_start = at_statement_start
-        self.tokens: list[Token] = []
-
-    def run(self, pos: int) -> bool:
-        """Tokenize from ``pos``; return whether a statement starts after the last token."""
-        resume: int | None = pos
-        while resume is not None:
-            resume = self._scan(resume)
-        return self.at_statement_start
-
-    def _scan(self, pos: int) -> int | None:
-        """Tokenize from ``pos`` to the end of the line, or return where to resume after an
-        opaque ``use`` path."""
-        text, line, tokens = self.text, self.line, self.tokens
-        at_start = self.at_statement_start
-        for match in _TOKEN.finditer(text, pos):
-            kind = match.lastgroup or "op"
-            value = match.group(kind)
-            col = match.start(kind)
-            if kind == "word":
-                lower = value.lower()
-                if lower.startswith("rem") and self._starts_comment(lower, at_start, match.end()):
-                    tokens.append(Token("rem", text[col:], line, col))
-                    self.at_statement_start = True
-                    return None
-                tokens.append(Token(kind, value, line, col))
-                if lower == "use" and at_start:
-                    self.at_statement_start = False
-                    return self._opaque_use_path(match.end())
-                at_start = lower in _STATEMENT_STARTERS
-            else:
-                tokens.append(Token(kind, value, line, col))
-                at_start = value == ";"
-        self.at_statement_start = at_start
-        return None
-
-    def _starts_comment(self, word: str, at_start: bool, end: int) -> bool:
-        if word == "rem":
-            return not self.tokens or self.tokens[-1].text != "."
-        if not at_start or word in _REM_LOOKALIKES or word[-1] in "$%!":
-            return False
-        following = self.text[end:].lstrip(" \t")[:1]
-        return following not in _NOT_A_COMMENT_AFTER
-
-    def _opaque_use_path(self, pos: int) -> int:
-        """``use ::some/path.bbj::Class``: the path between the ``::`` marks is one token."""
-        rest = self.text[pos:]
-        stripped = rest.lstrip(" \t")
-        if not stripped.startswith("::"):
-            return pos
-        start = pos + len(rest) - len(stripped)
-        close = self.text.find("::", start + 2)
-        end = len(self.text) if close < 0 else close + 2
-        self.tokens.append(Token("opaque", self.text[start:end], self.line, start))
-        return end
-
-
-def _line_prefix(text: str) -> tuple[int | None, str | None, int, int]:
+def line_prefix(text: str) -> tuple[int | None, str | None, int, int]:
     """Return (line number, label, indent, position where statements start)."""
     pos = 0
     basic_line: int | None = None
@@ -167,7 +122,7 @@ def _line_prefix(text: str) -> tuple[int | None, str | None, int, int]:
         basic_line = int(number.group(1))
         pos = number.end()
     indent_match = _INDENT.match(text, pos)
-    indent = _indent_width(indent_match.group()) if indent_match else 0
+    indent = len(indent_match.group().expandtabs(_TAB_WIDTH)) if indent_match else 0
     if basic_line is not None:
         indent = max(0, indent - 1)  # the blank that separates a line number from code
     label: str | None = None
@@ -178,48 +133,81 @@ def _line_prefix(text: str) -> tuple[int | None, str | None, int, int]:
     return basic_line, label, indent, pos
 
 
-class _LogicalLineBuilder:
-    """Accumulates the tokens of one logical line across its continuation lines."""
+@dataclass(frozen=True)
+class LogicalLine:
+    """One statement line, its continuation lines joined.
 
-    def __init__(self, text: str, line: int) -> None:
-        self.line = line
-        self.basic_line, self.label, self.indent, start = _line_prefix(text)
-        tokenizer = _LineTokenizer(text, line, at_statement_start=True)
-        self.at_statement_start = tokenizer.run(start)
-        self.tokens: list[Token] = tokenizer.tokens
+    ``text`` is the statement text after any line number and label; ``segments`` maps it back
+    to the source: ``(offset in text, physical line, column of that offset)`` per physical line.
+    """
 
-    def continue_with(self, text: str, line: int) -> None:
-        start = text.index(":") + 1
-        tokenizer = _LineTokenizer(text, line, self.at_statement_start)
-        self.at_statement_start = tokenizer.run(start)
-        self.tokens.extend(tokenizer.tokens)
+    line: int
+    indent: int
+    text: str
+    segments: tuple[tuple[int, int, int], ...]
+    basic_line: int | None = None
+    label: str | None = None
 
-    def build(self) -> LogicalLine:
-        return LogicalLine(
-            line=self.line,
-            indent=self.indent,
-            tokens=tuple(self.tokens),
-            basic_line=self.basic_line,
-            label=self.label,
-        )
+    @property
+    def last_line(self) -> int:
+        return self.segments[-1][1]
+
+    def locate_offset(self, offset: int) -> tuple[int, int]:
+        """(physical line, 1-based column) of a character offset in ``text``."""
+        index = bisect.bisect_right(self.segments, (offset, 1 << 62)) - 1
+        start, line, column = self.segments[max(index, 0)]
+        return line, column + (offset - start) + 1
+
+    def locate(self, token_index: int) -> tuple[int, int]:
+        """(physical line, 1-based column) of the token at ``token_index`` (or the line's end)."""
+        starts = token_starts(self.text)
+        if token_index < len(starts):
+            return self.locate_offset(starts[token_index])
+        return self.locate_offset(len(self.text.rstrip()))
+
+    def line_of(self, token_index: int) -> int:
+        if len(self.segments) == 1:
+            return self.line
+        return self.locate(token_index)[0]
+
+
+def _logical_line(pieces: list[tuple[int, str]]) -> LogicalLine:
+    first_line, first_text = pieces[0]
+    basic_line, label, indent, start = line_prefix(first_text)
+    parts = [first_text[start:]]
+    segments = [(0, first_line, start)]
+    offset = len(parts[0])
+    for number, text in pieces[1:]:
+        colon = text.index(":") + 1
+        segments.append((offset, number, colon))
+        parts.append(text[colon:])
+        offset += len(text) - colon
+    return LogicalLine(
+        line=first_line,
+        indent=indent,
+        text="".join(parts),
+        segments=tuple(segments),
+        basic_line=basic_line,
+        label=label,
+    )
+
+
+def iter_logical_lines(physical_lines: list[str], first_line: int = 1) -> Iterator[LogicalLine]:
+    """Yield the logical lines made of already split physical lines (blank lines skipped)."""
+    pending: list[tuple[int, str]] = []
+    for number, text in enumerate(physical_lines, start=first_line):
+        if pending and is_continuation(text):
+            pending.append((number, text))
+            continue
+        if pending:
+            yield _logical_line(pending)
+            pending = []
+        if text and not text.isspace():
+            pending = [(number, text)]
+    if pending:
+        yield _logical_line(pending)
 
 
 def logical_lines(code: str) -> Iterator[LogicalLine]:
     """Yield the logical lines of ``code`` in order (blank lines are skipped)."""
     return iter_logical_lines(split_physical_lines(code))
-
-
-def iter_logical_lines(physical_lines: list[str]) -> Iterator[LogicalLine]:
-    """Yield the logical lines made of already split physical lines."""
-    current: _LogicalLineBuilder | None = None
-    for number, text in enumerate(physical_lines, start=1):
-        if current is not None and _is_continuation(text):
-            current.continue_with(text, number)
-            continue
-        if current is not None:
-            yield current.build()
-            current = None
-        if text.strip():
-            current = _LogicalLineBuilder(text, number)
-    if current is not None:
-        yield current.build()

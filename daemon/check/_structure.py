@@ -1,5 +1,10 @@
 """The structural half of the built-in checker: block pairs across logical lines.
 
+The statement parser reports what each line does to the block structure as :class:`Event`
+tuples (open a block, close one, a middle such as ``else``, a method, a class); this module
+pairs them. Events are plain data, so a broken file can be paired a second time with another
+strategy without parsing it again.
+
 Blocks are kept on a stack. An entry is *optional* when the parser cannot tell whether the
 code needs a closer for it (``if x then rem ...``, an abstract method, a loop that is only
 continued conditionally); optional entries close normally when their closer comes and vanish
@@ -8,26 +13,42 @@ silently otherwise, so doubt never turns into a false alarm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, NamedTuple
 
-from daemon.check._lexer import LogicalLine, Token
-from daemon.check._syntax import (
-    CLOSER_OF,
-    OPENER_OF,
-    expression_end,
-    has_equals_at_depth_zero,
-    jump_targets,
-    keyword_at,
-    loop_variable,
-    only_comments,
-    statement_end,
-    then_index,
-    word_of,
-)
 from daemon.check._types import Diagnostic
+from fim.language import BLOCK_PAIRS, CLOSER_TO_OPENER
 
-_SIMPLE_OPENERS = frozenset({"for", "while", "repeat", "switch"})
-_TYPE_OPENERS = frozenset({"class", "interface"})
+if TYPE_CHECKING:
+    from daemon.check._lexer import LogicalLine
+
+CLOSER_OF: dict[str, str] = {pair.opener: pair.closers[0] for pair in BLOCK_PAIRS}
+"""The closer named in messages ("`if` ... expected `fi`")."""
+OPENER_OF: dict[str, str] = dict(CLOSER_TO_OPENER)
+
+
+class Where(NamedTuple):
+    """Where an event happened: the keyword's line, its logical line's layout, and the token
+    (``source``, ``index``) whose column is worked out only when a diagnostic needs it."""
+
+    line: int
+    indent: int
+    logical: int
+    basic_line: int | None
+    source: LogicalLine | None = None
+    token_index: int = 0
+
+    @property
+    def col(self) -> int | None:
+        return None if self.source is None else self.source.locate(self.token_index)[1]
+
+
+class Event(NamedTuple):
+    """One structural fact about a line; ``op`` names the :class:`BlockParser` method."""
+
+    op: str
+    where: Where
+    args: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,262 +56,177 @@ class Block:
     """An open block on the parser's stack."""
 
     kind: str
-    line: int
-    indent: int
-    logical_line: int
+    where: Where = field(compare=False)
     var: str | None = None
     optional: bool = False
     chained: bool = False
-    basic_line: int | None = None
     targets: frozenset[int] = frozenset()
 
+    @property
+    def line(self) -> int:
+        return self.where.line
 
-def _ends_with_then(tokens: tuple[Token, ...]) -> bool:
-    significant = [t for t in tokens if t.kind != "rem"]
-    return bool(significant) and word_of(significant[-1]) == "then"
+    @property
+    def indent(self) -> int:
+        return self.where.indent
+
+    @property
+    def logical_line(self) -> int:
+        return self.where.logical
+
+    @property
+    def basic_line(self) -> int | None:
+        return self.where.basic_line
 
 
 class BlockParser:
-    """Feeds logical lines through a block stack and collects structural diagnostics.
+    """Pairs the structural events of a program and collects structural diagnostics.
 
     ``prefer_indent`` is used for a second pass over files already known to be broken: a
     closer then matches the open block of its own indentation, which names the block that
     really lost its closer instead of the outermost one.
     """
 
-    def __init__(self, *, numbered: bool, indented: bool, prefer_indent: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        numbered: bool,
+        indented: bool,
+        prefer_indent: bool = False,
+        context: tuple[Block, ...] = (),
+    ) -> None:
         self.numbered = numbered
         self.indented = indented
         self.prefer_indent = prefer_indent
-        self.stack: list[Block] = []
+        self.stack: list[Block] = list(context)
         self.diagnostics: list[Diagnostic] = []
         # loop variable -> (BASIC line of the loop's NEXT, lines its body jumped to)
         self.loop_exits: dict[str | None, tuple[int, frozenset[int]]] = {}
-        self.previous_line_had_single_if = False
-        self.current: LogicalLine = LogicalLine(0, 0, ())
-        self.line_had_single_if = False
+        self.where = Where(0, 0, 0, None)
 
     # ----------------------------------------------------------------- driving
-    def feed(self, line: LogicalLine) -> None:
-        self.current = line
-        if self.numbered and any(block.kind == "for" for block in self.stack):
-            self._collect_jump_targets(line.tokens)
-        self.line_had_single_if = False
-        tokens = line.tokens
-        index = 0
-        while index < len(tokens):
-            token = tokens[index]
-            if token.kind == "rem" or token.text == ";":
-                index += 1
-                continue
-            resume = self._statement(tokens, index)
-            if resume is None:
-                break
-            index = resume
-        self.previous_line_had_single_if = self.line_had_single_if
+    def feed(self, events: list[Event]) -> BlockParser:
+        for event in events:
+            self.where = event.where
+            getattr(self, event.op)(*event.args)
+        return self
 
-    def finish(self) -> list[Diagnostic]:
+    def finish(self, before: str = "the end of the program") -> list[Diagnostic]:
         for block in reversed(self.stack):
             if not block.optional:
-                self._report_unclosed(block)
+                self._report_unclosed(block, before)
         self.stack.clear()
         return self.diagnostics
 
-    def _statement(self, tokens: tuple[Token, ...], index: int) -> int | None:
-        """Handle the statement at ``index``; return where the next one starts (None: line done)."""
-        keyword = keyword_at(tokens, index)
-        if keyword == "if":
-            chained = index > 0 and word_of(tokens[index - 1]) == "else"
-            return self._if_statement(tokens, index, chained)
-        end = statement_end(tokens, index)
-        if keyword == "else":
-            self._middle("if", "else", tokens[index])
-            return index + 1  # statements may follow ELSE directly
-        if keyword:
-            self._structural(keyword, tokens, index, end)
-        return end + 1
+    def state(self) -> tuple[object, ...]:
+        """What the rest of a program's pairing depends on, without line numbers (which move
+        when lines are inserted above)."""
+        blocks = tuple(
+            (b.kind, b.indent, b.var, b.optional, b.chained, b.basic_line, b.targets)
+            for b in self.stack
+        )
+        return blocks, tuple(sorted(self.loop_exits.items(), key=repr))
 
-    def _structural(self, keyword: str, tokens: tuple[Token, ...], index: int, end: int) -> None:
-        token = tokens[index]
-        if keyword in _SIMPLE_OPENERS:
-            var = loop_variable(tokens, index + 1) if keyword == "for" else None
-            self._push(keyword, token, var=var)
-        elif keyword in _TYPE_OPENERS:
-            self._open_type(keyword, token)
-        elif keyword == "method":
-            self._open_method(tokens, index, end)
-        elif keyword == "def":
-            if not has_equals_at_depth_zero(tokens, index + 1, end):
-                self._push("def", token)
-        elif keyword in ("case", "default"):
-            self._middle("switch", keyword, token)
-        elif keyword in OPENER_OF:
-            var = loop_variable(tokens, index + 1) if keyword == "next" else None
-            self._close(keyword, token, var)
+    # ------------------------------------------------------------------ events
+    def open(self, kind: str, var: str | None, optional: bool, chained: bool) -> None:
+        self._push(kind, var=var, optional=optional, chained=chained)
 
-    # ---------------------------------------------------------------- if / then
-    def _if_statement(
-        self, tokens: tuple[Token, ...], index: int, chained: bool = False
-    ) -> int | None:
-        end = statement_end(tokens, index)
-        then = then_index(tokens, index + 1, end)
-        if then is None:
-            condition_end = expression_end(tokens, index + 1, len(tokens))
-            if condition_end >= len(tokens):
-                self._push("if", tokens[index], chained=chained)
-                return None
-            if not only_comments(tokens, condition_end):
-                return self._single_line_if(tokens, index + 1)
-            self._push("if", tokens[index], optional=True, chained=chained)
-            return None
-        if then + 1 >= len(tokens):
-            self._push("if", tokens[index], chained=chained)
-            return None
-        if only_comments(tokens, then + 1):
-            self._push("if", tokens[index], optional=True, chained=chained)
-            return None
-        return self._single_line_if(tokens, then + 1)
-
-    def _single_line_if(self, tokens: tuple[Token, ...], start: int) -> int | None:
-        """Walk the conditional tail of a one-line IF; it ends at FI/ENDIF or the line's end."""
-        self.line_had_single_if = True
-        open_ifs = 1
-        local: list[str] = []
-        at_start = True
-        for index in range(start, len(tokens)):
-            token = tokens[index]
-            word = word_of(token)
-            if word in ("fi", "endif"):
-                open_ifs -= 1
-                if open_ifs == 0:
-                    return index + 1
-                at_start = False
-                continue
-            keyword = keyword_at(tokens, index) if at_start else ""
-            if keyword == "if":
-                open_ifs += 1
-            elif keyword:
-                self._tail_keyword(keyword, tokens, index, local)
-            at_start = token.text == ";" or token.kind == "rem" or word in ("then", "else")
-        if at_start and _ends_with_then(tokens):
-            # ``IF A THEN IF B THEN`` at the end of a line opens blocks closed by FI lines.
-            for _ in range(open_ifs):
-                self._push("if", tokens[start - 1], optional=True)
-        return None
-
-    def _tail_keyword(
-        self, keyword: str, tokens: tuple[Token, ...], index: int, local: list[str]
-    ) -> None:
-        """Block words inside a one-line IF only pair up among themselves, except NEXT."""
-        if keyword in _SIMPLE_OPENERS:
-            local.append(keyword)
-            return
-        opener = OPENER_OF.get(keyword)
-        if opener is None or opener == "if":
-            return
-        if local and local[-1] == opener:
-            local.pop()
-        elif keyword == "next":
-            self._conditional_next(loop_variable(tokens, index + 1))
-
-    def _conditional_next(self, var: str | None) -> None:
-        """``IF ... THEN NEXT I``: closes a FOR opened on this same line, else 'continue'."""
-        position = self._find("for", var, indent=None)
-        if position is None:
-            return
-        block = self.stack[position]
-        if block.logical_line == self.current.line:
-            del self.stack[position:]
-        else:
-            self.stack[position] = replace(block, optional=True)
-
-    # ------------------------------------------------------------ class/method
-    def _open_type(self, kind: str, token: Token) -> None:
+    def open_type(self, kind: str) -> None:
+        """``class`` / ``interface``: whatever is still open before it is reported."""
+        before = f"`{kind}` on line {self.where.line}"
         for block in reversed(self.stack):
             if not block.optional:
-                self._report_unclosed(block)
+                self._report_unclosed(block, before)
         self.stack.clear()
-        self._push(kind, token)
+        self._push(kind)
 
-    def _open_method(self, tokens: tuple[Token, ...], index: int, end: int) -> None:
-        token = tokens[index]
+    def open_method(self, abstract: bool) -> None:
         owner = self._find_any(("class", "interface"))
         if owner is None:
-            self._report(token, f"`method` outside a class on line {token.line}")
-            self._push("method", token)
+            self._report("`method` outside a class: expected `class` before it")
+            self._push("method")
             return
-        self._unwind_to(owner)
+        self._unwind_to(owner, f"`method` on line {self.where.line}")
         if self.stack[owner].kind == "interface":
             return
-        abstract = any(word_of(t) == "abstract" for t in tokens[index + 1 : end])
-        self._push("method", token, optional=abstract)
+        self._push("method", optional=abstract)
 
-    # ----------------------------------------------------------- middles/closers
-    def _middle(self, needed: str, word: str, token: Token) -> None:
+    def jumps(self, targets: frozenset[int]) -> None:
+        """Line numbers this line may jump to (legacy code: a loop's second exit)."""
+        if not self.numbered:
+            return
+        for index, block in enumerate(self.stack):
+            if block.kind == "for":
+                self.stack[index] = replace(block, targets=block.targets | targets)
+
+    def middle(self, needed: str, word: str, after_single_if: bool) -> None:
         position = self._find(needed, None, indent=None)
         if position is None:
-            if word == "else" and self.previous_line_had_single_if:
+            if word == "else" and after_single_if:
                 return
             where = "an `if` block" if needed == "if" else "a `switch`"
-            self._report(token, f"`{word}` outside {where} on line {token.line}")
+            self._report(f"`{word}` outside {where}")
             return
-        self._unwind_to(position)
+        self._unwind_to(position, f"`{word}` on line {self.where.line}")
         block = self.stack[position]
         if block.optional and needed == "if":
             self.stack[position] = replace(block, optional=False)
 
-    def _close(self, closer: str, token: Token, var: str | None) -> None:
+    def close(self, closer: str, var: str | None) -> None:
         opener = OPENER_OF[closer]
-        indent = self.current.indent
+        indent = self.where.indent
         position = self._find(opener, var, indent if self.prefer_indent else None)
         if position is None:
-            self._report_unmatched(closer, opener, token, var)
+            self._report_unmatched(closer, opener, var)
             return
         blocking = self._real_blocks_above(position)
         if blocking and self._looks_stray(blocking[-1], self.stack[position], indent):
             top = blocking[-1]
             self._report(
-                token,
-                f"`{closer}` on line {token.line} does not close `{top.kind}` from line {top.line}",
+                f"`{closer}` does not close `{top.kind}` from line {top.line}: "
+                f"expected `{CLOSER_OF[top.kind]}`"
             )
             return
         if self._deeper_than_its_opener(position, indent):
-            self._report_unmatched(closer, opener, token, var)
+            self._report_unmatched(closer, opener, var)
             return
-        self._unwind_to(position)
+        self._unwind_to(position, f"`{closer}` on line {self.where.line}")
         closed = self.stack.pop()
-        if closed.kind == "for" and self.current.basic_line is not None:
-            self.loop_exits[closed.var] = (self.current.basic_line, closed.targets)
+        if closed.kind == "for" and self.where.basic_line is not None:
+            self.loop_exits[closed.var] = (self.where.basic_line, closed.targets)
         if closed.chained:
             self._relax_if_chain(position)
 
-    def _report_unmatched(self, closer: str, opener: str, token: Token, var: str | None) -> None:
+    def conditional_next(self, var: str | None) -> None:
+        """``IF ... THEN NEXT I``: closes a FOR opened on this same line, else 'continue'."""
+        position = self._find("for", var, indent=None)
+        if position is None:
+            return
+        block = self.stack[position]
+        if block.logical_line == self.where.logical:
+            del self.stack[position:]
+        else:
+            self.stack[position] = replace(block, optional=True)
+
+    # ----------------------------------------------------------------- helpers
+    def _report_unmatched(self, closer: str, opener: str, var: str | None) -> None:
         if opener == "for" and self._second_exit_of_loop(var):
             return
         if var is not None:
-            message = f"`{closer} {var}` without a matching `{opener}` on line {token.line}"
+            self._report(f"`{closer} {var}` without a matching `{opener}`")
         else:
-            message = f"`{closer}` without `{opener}` on line {token.line}"
-        self._report(token, message)
+            self._report(f"`{closer}` without `{opener}`")
 
     def _deeper_than_its_opener(self, position: int, indent: int) -> bool:
         """Second pass only: a closer indented deeper than the block it would close is stray."""
         return self.prefer_indent and self.indented and indent > self.stack[position].indent
-
-    def _collect_jump_targets(self, tokens: tuple[Token, ...]) -> None:
-        targets = jump_targets(tokens)
-        if not targets:
-            return
-        for index, block in enumerate(self.stack):
-            if block.kind == "for":
-                self.stack[index] = replace(block, targets=block.targets | targets)
 
     def _second_exit_of_loop(self, var: str | None) -> bool:
         """Old line-numbered code may give a loop a second NEXT that its body jumps to (BBx
         keeps FOR loops on a run-time stack). Accept a NEXT without an open FOR when the last
         loop on that variable jumped to a line between its own NEXT and this one."""
         exits = self.loop_exits.get(var)
-        here = self.current.basic_line
+        here = self.where.basic_line
         if exits is None or here is None:
             return False
         first_next, targets = exits
@@ -310,28 +246,10 @@ class BlockParser:
             if not block.chained:
                 return
 
-    # ------------------------------------------------------------------ stack
     def _push(
-        self,
-        kind: str,
-        token: Token,
-        *,
-        var: str | None = None,
-        optional: bool = False,
-        chained: bool = False,
+        self, kind: str, *, var: str | None = None, optional: bool = False, chained: bool = False
     ) -> None:
-        self.stack.append(
-            Block(
-                kind=kind,
-                line=token.line,
-                indent=self.current.indent,
-                logical_line=self.current.line,
-                var=var,
-                optional=optional,
-                chained=chained,
-                basic_line=self.current.basic_line,
-            )
-        )
+        self.stack.append(Block(kind, self.where, var=var, optional=optional, chained=chained))
 
     def _find(self, kind: str, var: str | None, indent: int | None) -> int | None:
         """Index of the nearest open ``kind`` block (matching ``var`` and ``indent`` if given)."""
@@ -357,23 +275,26 @@ class BlockParser:
     def _real_blocks_above(self, position: int) -> list[Block]:
         return [b for b in self.stack[position + 1 :] if not b.optional]
 
-    def _unwind_to(self, position: int) -> None:
+    def _unwind_to(self, position: int, before: str) -> None:
         """Drop every block above ``position``, reporting the ones that needed a closer."""
         for block in reversed(self.stack[position + 1 :]):
             if not block.optional:
-                self._report_unclosed(block)
+                self._report_unclosed(block, before)
         del self.stack[position + 1 :]
 
-    # -------------------------------------------------------------- reporting
-    def _report_unclosed(self, block: Block) -> None:
+    def _report_unclosed(self, block: Block, before: str) -> None:
         self.diagnostics.append(
             Diagnostic(
                 block.line,
-                f"`{block.kind}` on line {block.line} is never closed by `{CLOSER_OF[block.kind]}`",
+                f"`{block.kind}` is never closed: expected `{CLOSER_OF[block.kind]}` "
+                f"before {before}",
                 basic_line=block.basic_line,
+                col=block.where.col,
             )
         )
 
-    def _report(self, token: Token, message: str) -> None:
-        basic = self.current.basic_line if token.line == self.current.line else None
-        self.diagnostics.append(Diagnostic(token.line, message, basic_line=basic))
+    def _report(self, message: str) -> None:
+        where = self.where
+        self.diagnostics.append(
+            Diagnostic(where.line, message, basic_line=where.basic_line, col=where.col)
+        )

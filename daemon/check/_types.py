@@ -22,7 +22,8 @@ class CheckerConfigError(CheckError):
 class Diagnostic:
     """One problem found in a program.
 
-    ``line`` is the physical line (1-based; 0 when the tool did not say which line).
+    ``line`` is the physical line (1-based; 0 when the tool did not say which line) and
+    ``col`` the 1-based column when the tool knows it (bbjcpl does not say).
     ``basic_line`` is the BASIC line number bbjcpl reports (physical x 10 for files without
     line numbers). ``source_line`` is the offending source text when known.
     """
@@ -32,10 +33,20 @@ class Diagnostic:
     basic_line: int | None = None
     source_line: str | None = None
     severity: str = "error"
+    col: int | None = None
+
+    def location(self) -> str:
+        """``line 3, col 9`` (or ``line 3`` without a column)."""
+        return f"line {self.line}, col {self.col}" if self.col else f"line {self.line}"
+
+    def describe(self) -> str:
+        """``line 3, col 9: expected an expression after '+'``."""
+        return f"{self.location()}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "line": self.line,
+            "col": self.col,
             "message": self.message,
             "basic_line": self.basic_line,
             "source_line": self.source_line,
@@ -48,7 +59,9 @@ class CheckResult:
     """The verdict on one program.
 
     ``tool_error`` is set when the checker itself failed (bbjcpl missing, not executable, hung
-    or crashed); ``ok`` is then False, so a broken tool never reads as a pass.
+    or crashed); ``ok`` is then False, so a broken tool never reads as a pass. ``skipped`` says
+    why the input was not checked at all (a protected program is not BBj source); such input
+    has no errors to report, so ``ok`` stays True.
     """
 
     ok: bool
@@ -56,6 +69,7 @@ class CheckResult:
     checker: str
     duration_s: float
     tool_error: str | None = None
+    skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +77,7 @@ class CheckResult:
             "checker": self.checker,
             "duration_s": round(self.duration_s, 6),
             "tool_error": self.tool_error,
+            "skipped": self.skipped,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
 

@@ -86,8 +86,11 @@ def _print_text(sources: list[SourceFile], results: list[CheckResult]) -> None:
     for source, result in zip(sources, results, strict=True):
         if result.tool_error is not None:
             print(f"{source.path}: error: {result.tool_error}")
+        if result.skipped is not None:
+            print(f"{source.path}: {result.skipped}")
         for diagnostic in result.diagnostics:
-            print(f"{source.path}:{diagnostic.line}: {diagnostic.message}")
+            column = f"{diagnostic.col}:" if diagnostic.col else ""
+            print(f"{source.path}:{diagnostic.line}:{column} {diagnostic.message}")
 
 
 def _json_report(
@@ -116,7 +119,8 @@ def run_check_command(
     checker_mode: str = "auto",
     bbjcpl: str | None = None,
 ) -> int:
-    """Check ``paths`` and print ``path:line: message`` lines (or JSON); return the exit status."""
+    """Check ``paths`` and print ``path:line:col: message`` lines (or JSON); return the exit
+    status."""
     if output_format not in OUTPUT_FORMATS:
         _complain(f"unknown output format {output_format!r}: choose text or json")
         return 2

@@ -8,6 +8,7 @@ that code passed, and which checker said so.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ def _checker_label(checker: str) -> str:
 
 def _problems(result: CheckResult, block_index: int, several: bool) -> list[str]:
     where = f"block {block_index + 1}, " if several else ""
-    return [f"{where}line {d.line}: {d.message}" for d in result.diagnostics]
+    return [f"{where}{d.describe()}" for d in result.diagnostics]
 
 
 def verdict_line(verdict: Verdict, fix_attempts: int) -> str:
@@ -162,7 +163,8 @@ class ChatService:
         return ChatRun(self, messages, params, stops)
 
     async def verify(self, answer: str) -> Verdict:
-        blocks = extract_bbj_blocks(answer)
+        """Check the answer's BBj blocks; extraction and checks run off the event loop."""
+        blocks = await asyncio.to_thread(extract_bbj_blocks, answer)
         if not blocks:
             return Verdict(has_code=False, ok=True, checker=self.checker.name)
         problems: list[str] = []

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextStream
 from daemon.backends.stops import StopMatcher
-from daemon.check import Checker, CheckResult, adds_errors
+from daemon.check import Checker, CompletionGate
 from daemon.config import FimSettings
 from daemon.services.typeahead import TypeAheadCache
 from fim import ContextFile, FimFormat
@@ -51,28 +51,18 @@ class FimCheck:
 
 class CompileGate:
     """Accept a completion only if ``prefix + completion + suffix`` has no error that the
-    baseline ``prefix + suffix`` (often mid-edit and already broken) does not have."""
+    baseline ``prefix + suffix`` (often mid-edit and already broken) does not have. The
+    judging runs off the event loop and, with the built-in checker, parses only the unit
+    around the cursor (``daemon.check.CompletionGate``)."""
 
     def __init__(self, checker: Checker, candidates: int = 2) -> None:
         self.checker = checker
         self.candidates = max(1, candidates)
-        self._baselines: dict[tuple[str, str], CheckResult] = {}
-
-    async def _baseline(self, prefix: str, suffix: str) -> CheckResult:
-        """Checked once per request, however many candidates are judged against it."""
-        key = (prefix, suffix)
-        if key not in self._baselines:
-            self._baselines[key] = await self.checker.check(prefix + suffix, "completion.bbj")
-        return self._baselines[key]
+        self._gate = CompletionGate(checker)
 
     async def judge(self, prefix: str, completion: str, suffix: str, attempt: int) -> FimCheck:
-        baseline = await self._baseline(prefix, suffix)
-        candidate = await self.checker.check(prefix + completion + suffix, "completion.bbj")
-        if not adds_errors(baseline, candidate):
-            return FimCheck(candidate.checker, True, attempt)
-        known = {d.message for d in baseline.diagnostics}
-        new = tuple(d.message for d in candidate.diagnostics if d.message not in known)
-        return FimCheck(candidate.checker, False, attempt, new or (candidate.tool_error or "",))
+        verdict = await self._gate.judge(prefix, completion, suffix)
+        return FimCheck(verdict.checker, verdict.passed, attempt, verdict.new_errors)
 
 
 @dataclass

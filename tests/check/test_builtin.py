@@ -9,7 +9,7 @@ import time
 import pytest
 
 from daemon.check import BuiltinChecker, decode_source
-from daemon.check._builtin import MAX_DIAGNOSTICS
+from daemon.check._program import MAX_DIAGNOSTICS
 from tests.check.helpers import corpus_files
 
 CHECKER = BuiltinChecker()
@@ -187,54 +187,66 @@ INVALID = {
     "stray methodend": (
         "class public A\nx=1\nmethodend\nclassend\n",
         3,
-        "`methodend` without `method` on line 3",
+        "`methodend` without `method`",
     ),
-    "unterminated string": ('x=1\nprint "abc\n', 2, "unterminated string on line 2"),
-    "unterminated hex string": ("x$=$0D0A\n", 1, "unterminated hex string on line 1"),
-    "unterminated mnemonic": ("print 'CS,x\n", 1, "unterminated mnemonic on line 1"),
+    "unterminated string": ('x=1\nprint "abc\n', 2, 'unterminated string: expected a closing `"`'),
+    "unterminated hex string": (
+        "x$=$0D0A\n",
+        1,
+        "unterminated hex string: expected a closing `$`",
+    ),
+    "unterminated mnemonic": (
+        "print 'CS,x\n",
+        1,
+        "unterminated mnemonic: expected a closing `'`",
+    ),
     "for never closed": (
         "for i=1 to 3\n  print i\n",
         1,
-        "`for` on line 1 is never closed by `next`",
+        "`for` is never closed: expected `next` before the end of the program",
     ),
-    "case outside switch": ("case 1\n", 1, "`case` outside a `switch` on line 1"),
-    "else outside if": ("x=1\nelse\n", 2, "`else` outside an `if` block on line 2"),
+    "case outside switch": ("case 1\n", 1, "`case` outside a `switch`"),
+    "else outside if": ("x=1\nelse\n", 2, "`else` outside an `if` block"),
     "method outside class": (
         "method public void x()\nmethodend\n",
         1,
-        "`method` outside a class on line 1",
+        "`method` outside a class: expected `class` before it",
     ),
-    "closing paren without opener": ("x = a)\n", 1, "`)` on line 1 has no matching `(`"),
-    "mismatched bracket": ("x = a(1]\n", 1, "`]` on line 1 does not match `(` on line 1"),
-    "unclosed paren": ("x = foo(1,\n", 1, "`(` on line 1 is never closed"),
+    "closing paren without opener": ("x = a)\n", 1, "`)` has no matching `(`"),
+    "mismatched bracket": ("x = a(1]\n", 1, "`]` does not match `(`: expected `)`"),
+    "unclosed paren": ("x = foo(1\n", 1, "expected `)` to close `(`, found the end of the line"),
     "next of another variable": (
         "for i=1 to 2\nnext i\nnext j\n",
         3,
-        "`next j` without a matching `for` on line 3",
+        "`next j` without a matching `for`",
     ),
     "method left open before the next": (
         "class public A\n  method public void a()\n  x=1\n  method public void b()\n"
         "  methodend\nclassend\n",
         2,
-        "`method` on line 2 is never closed by `methodend`",
+        "`method` is never closed: expected `methodend` before `method` on line 4",
     ),
     "class left open before the next": (
         "class public A\nclass public B\nclassend\n",
         1,
-        "`class` on line 1 is never closed by `classend`",
+        "`class` is never closed: expected `classend` before `class` on line 2",
     ),
-    "block if never closed": ("if x then\n  y=1\n", 1, "`if` on line 1 is never closed by `fi`"),
+    "block if never closed": (
+        "if x then\n  y=1\n",
+        1,
+        "`if` is never closed: expected `fi` before the end of the program",
+    ),
     "stray closer inside another block": (
         "while x\n    if y then\n        wend\n    fi\nwend\n",
         3,
-        "`wend` on line 3 does not close `if` from line 2",
+        "`wend` does not close `if` from line 2: expected `fi`",
     ),
     "inner fi missing is blamed on the inner if": (
         "if a then\n    if b then\n        x=1\nfi\n",
         2,
-        "`if` on line 2 is never closed by `fi`",
+        "`if` is never closed: expected `fi` before `fi` on line 4",
     ),
-    "fnend without def": ("x=1\nfnend\n", 2, "`fnend` without `def` on line 2"),
+    "fnend without def": ("x=1\nfnend\n", 2, "`fnend` without `def`"),
 }
 
 
@@ -257,8 +269,11 @@ def test_diagnostics_carry_the_source_text_and_basic_line() -> None:
     (diagnostic,) = result.diagnostics
     assert diagnostic.source_line == '0020 PRINT "B'
     assert diagnostic.severity == "error"
+    assert diagnostic.basic_line == 20
+    assert (diagnostic.line, diagnostic.col) == (2, 12)
     assert result.checker == "builtin"
-    assert json.loads(json.dumps(result.to_dict()))["diagnostics"][0]["line"] == 2
+    wire = json.loads(json.dumps(result.to_dict()))["diagnostics"][0]
+    assert (wire["line"], wire["col"]) == (2, 12)
 
 
 def test_keywords_are_case_insensitive() -> None:
@@ -269,15 +284,40 @@ def test_keywords_are_case_insensitive() -> None:
 # ------------------------------------------------------------------------ robustness
 @pytest.mark.parametrize(
     "code",
-    ["", "   \n\t\n", "rem only a comment\n", "\x00", 'x$="a\x00b"\n', "\ud800 = 1\n"],
-    ids=["empty", "blank", "comment", "nul", "nul-in-string", "lone-surrogate"],
+    ["", "   \n\t\n", "rem only a comment\n", 'x$="a\x00b"\n'],
+    ids=["empty", "blank", "comment", "nul-in-string"],
 )
 def test_odd_but_harmless_input_passes(code: str) -> None:
     assert CHECKER.check_text(code).ok
 
 
-def test_binary_junk_gives_a_result_not_an_exception() -> None:
+@pytest.mark.parametrize("code", ["\x00", "\ud800 = 1\n", "x = \x00\n"], ids=["nul", "sur", "op"])
+def test_a_stray_character_is_an_error_not_a_crash(code: str) -> None:
+    result = CHECKER.check_text(code)
+    assert result.tool_error is None
+    assert [d.line for d in result.diagnostics] == [1]
+
+
+def test_binary_junk_is_not_source() -> None:
     junk = random.Random(7).randbytes(200_000).decode("latin-1")
+    result = CHECKER.check_text(junk)
+    assert result.tool_error is None
+    assert result.ok
+    assert result.diagnostics == ()
+    assert result.skipped == "not BBj source, not checked: it looks like binary data"
+
+
+def test_protected_program_is_not_source() -> None:
+    result = CHECKER.check_text("<<bbj>>\x07\x81'\"Zq\n\x00\x00junk that would not parse\n")
+    assert result.ok
+    assert result.diagnostics == ()
+    assert result.skipped is not None
+    assert result.skipped.startswith("not BBj source, not checked: a protected BBj program")
+    assert result.to_dict()["skipped"] == result.skipped
+
+
+def test_junk_that_passes_the_binary_sniff_is_summarised() -> None:
+    junk = "".join(random.Random(7).choice("()[]\"'$ ;:+-*/=abc\n") for _ in range(200_000))
     result = CHECKER.check_text(junk)
     assert result.tool_error is None
     assert not result.ok
@@ -311,7 +351,9 @@ def test_non_utf8_bytes_are_decoded_with_a_fallback() -> None:
 def test_deep_nesting_does_not_recurse() -> None:
     code = "if x then\n" * 20_000 + "fi\n" * 19_999
     result = CHECKER.check_text(code)
-    assert [d.message for d in result.diagnostics] == ["`if` on line 1 is never closed by `fi`"]
+    assert [d.describe() for d in result.diagnostics] == [
+        "line 1, col 1: `if` is never closed: expected `fi` before the end of the program"
+    ]
 
 
 def test_one_very_long_line() -> None:

@@ -38,8 +38,9 @@ def test_failing_file_prints_path_line_message(
     assert run_check_command([str(files["good"]), str(files["bad"])], checker_mode="builtin") == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        f"{files['bad']}:2: unterminated string on line 2",
-        f"{files['bad']}:3: `while` on line 3 is never closed by `wend`",
+        f'{files["bad"]}:2:7: unterminated string: expected a closing `"`',
+        f"{files['bad']}:3:1: `while` is never closed: expected `wend` before the end of the "
+        "program",
     ]
 
 

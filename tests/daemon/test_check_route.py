@@ -86,3 +86,69 @@ def test_fim_endpoint_reports_the_generation_and_its_signals(daemon) -> None:
         json={"prefix": gui, "suffix": "", "max_tokens": 2},
     ).json()
     assert body["generation"]["name"] == "bbj-gui"
+
+
+def test_diagnostics_carry_line_column_and_what_was_expected(daemon) -> None:
+    result = httpx.post(
+        f"{daemon.url}/v1/bbj/check", headers=daemon.headers, json={"code": "x = 1\nx = 1 +\n"}
+    ).json()
+    (diagnostic,) = result["diagnostics"]
+    assert (diagnostic["line"], diagnostic["col"]) == (2, 8)
+    assert diagnostic["message"] == "expected an expression after `+`"
+    assert result["skipped"] is None
+
+
+def test_a_protected_program_is_not_checked(daemon) -> None:
+    code = "<<bbj>>\x07\x81'\"Zq\n\x00\x00 tokenized bytes\n"
+    result = httpx.post(
+        f"{daemon.url}/v1/bbj/check", headers=daemon.headers, json={"code": code}
+    ).json()
+    assert result["ok"] is True and result["diagnostics"] == []
+    assert result["skipped"].startswith("not BBj source, not checked")
+
+
+def test_a_large_program_is_checked_in_the_daemons_worker_process(daemon) -> None:
+    method = "  method public void m{i}()\n    x = {i} + 1\n  methodend\n"
+    code = "class public Big\n" + "".join(method.format(i=i) for i in range(2000)) + "wend\n"
+    result = httpx.post(
+        f"{daemon.url}/v1/bbj/check", headers=daemon.headers, json={"code": code}, timeout=60
+    ).json()
+    assert [d["message"] for d in result["diagnostics"]] == [
+        "`class` is never closed: expected `classend` before the end of the program",
+        "`wend` without `while`",
+    ]
+    assert "checker process failed" not in daemon.log()
+
+
+def test_the_route_checks_off_the_event_loop(tmp_path) -> None:
+    import asyncio
+    import threading
+
+    from daemon.check import BuiltinChecker
+    from daemon.config import Config
+    from daemon.paths import AppPaths
+    from daemon.server.api import create_app
+    from daemon.server.runtime import Runtime
+
+    threads: list[int] = []
+
+    class RecordingChecker(BuiltinChecker):
+        def check_text(self, code: str):  # type: ignore[no-untyped-def]
+            threads.append(threading.get_ident())
+            return super().check_text(code)
+
+    folders = ("config", "models", "logs", "cache", "state", "run")
+    paths = AppPaths(*(tmp_path / name for name in folders))
+    runtime = Runtime(config=Config(), paths=paths, token="t", checker=RecordingChecker())
+
+    async def post() -> tuple[int, dict]:
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            response = await client.post(
+                "/v1/bbj/check", json={"code": "x = 1\n"}, headers={"Authorization": "Bearer t"}
+            )
+        return threading.get_ident(), response.json()
+
+    loop_thread, body = asyncio.run(post())
+    assert body["ok"] is True
+    assert threads and loop_thread not in threads

@@ -1,0 +1,95 @@
+"""The FIM compile gate: does ``prefix + completion + suffix`` add errors to ``prefix + suffix``?
+
+The baseline (``prefix + suffix``) is often mid-edit and already broken, so a completion is
+rejected only for problems the baseline does not have (:func:`adds_errors`). With the built-in
+checker only the unit around the cursor is parsed (:mod:`daemon.check._units`); any other
+checker (bbjcpl) checks both whole programs. Either way the work runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from daemon.check._types import Checker, CheckResult, adds_errors
+from daemon.check._units import UnitCache, parse_unit, unit_around
+
+GATE_FILENAME = "completion.bbj"
+logger = logging.getLogger("bbj_coder.check")
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """How a completion fared: ``scope`` is ``unit`` when only the code around the cursor was
+    parsed, ``file`` when both whole programs were checked."""
+
+    passed: bool
+    checker: str
+    new_errors: tuple[str, ...] = ()
+    scope: str = "file"
+
+
+def compare(baseline: CheckResult, candidate: CheckResult, scope: str = "file") -> GateVerdict:
+    if not adds_errors(baseline, candidate):
+        return GateVerdict(True, candidate.checker, (), scope)
+    known = {d.message for d in baseline.diagnostics}
+    new = tuple(d.describe() for d in candidate.diagnostics if d.message not in known)
+    reason = candidate.tool_error or "the completion adds errors"
+    return GateVerdict(False, candidate.checker, new or (reason,), scope)
+
+
+def judge_by_unit(
+    checker_name: str, cache: UnitCache, prefix: str, completion: str, suffix: str
+) -> GateVerdict | None:
+    """Judge a completion by parsing the unit around the cursor, with and without it; None
+    when the unit cannot be isolated (the caller then checks both whole programs).
+
+    The text before the unit is the same in both programs, so both parses start in the same
+    state; when they also end in the same block state, the rest of the file pairs the same
+    way in both and cannot change the verdict. The completion may even hold boundary lines.
+    """
+    base = prefix + suffix
+    try:
+        unit = unit_around(base, len(prefix))
+        if unit is None:
+            return None
+        before = base[unit.start : len(prefix)]
+        after = base[len(prefix) : unit.end]
+        old = cache.parse(before + after, unit)
+        new = parse_unit(before + completion + after, unit, old.layout)
+    except Exception:  # a checker bug: the whole-program check reports it as a tool error
+        logger.exception("judging the unit around the cursor failed")
+        return None
+    if not unit.to_the_end and old.state != new.state:
+        return None
+    baseline = CheckResult(not old.diagnostics, old.diagnostics, checker_name, 0.0)
+    candidate = CheckResult(not new.diagnostics, new.diagnostics, checker_name, 0.0)
+    return compare(baseline, candidate, "unit")
+
+
+@runtime_checkable
+class JudgesUnits(Protocol):
+    """A checker that can judge a completion by the unit around the cursor."""
+
+    def judge_unit(self, prefix: str, completion: str, suffix: str) -> GateVerdict | None: ...
+
+
+class CompletionGate:
+    """Judges the completions of one FIM request against that request's baseline."""
+
+    def __init__(self, checker: Checker) -> None:
+        self.checker = checker
+        self._baselines: dict[tuple[str, str], CheckResult] = {}
+
+    async def judge(self, prefix: str, completion: str, suffix: str) -> GateVerdict:
+        if isinstance(self.checker, JudgesUnits):
+            verdict = await asyncio.to_thread(self.checker.judge_unit, prefix, completion, suffix)
+            if verdict is not None:
+                return verdict
+        key = (prefix, suffix)
+        if key not in self._baselines:
+            self._baselines[key] = await self.checker.check(prefix + suffix, GATE_FILENAME)
+        candidate = await self.checker.check(prefix + completion + suffix, GATE_FILENAME)
+        return compare(self._baselines[key], candidate)
