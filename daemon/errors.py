@@ -21,7 +21,9 @@ Classes defined in other modules are named with their module::
     │   ├── GenerationError            this one request failed; the backend is still fine
     │   └── PromptTooLongError         a chat prompt does not fit the context window
     ├── CheckError                 daemon.check: the compiler check
-    │   └── CheckerConfigError         daemon.check: a checker setting that cannot work
+    │   ├── CheckerConfigError         daemon.check: a checker setting that cannot work
+    │   └── Expected                   daemon.check._expressions: a syntax error the built-in
+    │                                  parser found (caught inside it, becomes a Diagnostic)
     ├── CatalogueError             daemon.models.catalogue: unreadable or off the schema
     ├── DownloadError              daemon.models.download: fetching a catalogue model
     │   ├── DownloadSourceError        the source is unreadable or differs from the catalogue

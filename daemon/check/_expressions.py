@@ -19,6 +19,7 @@ operand/operator alternation and bracket pairing and builds no tree. Errors are 
 from __future__ import annotations
 
 from daemon.check._lexer import is_terminated
+from daemon.check._types import CheckError
 
 BINARY_OPERATORS = frozenset(
     {"+", "-", "*", "/", "^", "=", "<", ">", "<>", "<=", ">=", "=<", "=>", "><", ":"}
@@ -41,7 +42,7 @@ _UNTERMINATED = {
 }
 
 
-class Expected(Exception):
+class Expected(CheckError):
     """A syntax error at token ``index``; the message says what was expected there."""
 
     def __init__(self, index: int, message: str) -> None:
