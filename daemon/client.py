@@ -9,7 +9,8 @@ DaemonClientError
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ class FimCompletion:
     superseded: bool
     finish_reason: str
     timings: dict[str, float] = field(default_factory=dict)
+    check: dict[str, Any] | None = None
+    """The compile gate's verdict (checker, passed, attempts, new_errors), None when off."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class CheckDiagnostic:
     line: int
     message: str
     severity: str = "error"
+    col: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ class DaemonClient:
             superseded=data["superseded"],
             finish_reason=data["finish_reason"],
             timings=data.get("timings", {}),
+            check=data.get("check"),
         )
 
     async def check(self, code: str, filename: str | None = None) -> CheckReport:
@@ -157,7 +162,7 @@ class DaemonClient:
             await self._request("POST", "/v1/bbj/check", json={"code": code, "filename": filename})
         ).json()
         diagnostics = tuple(
-            CheckDiagnostic(d["line"], d["message"], d.get("severity", "error"))
+            CheckDiagnostic(d["line"], d["message"], d.get("severity", "error"), d.get("col"))
             for d in data["diagnostics"]
         )
         return CheckReport(
@@ -181,3 +186,52 @@ class DaemonClient:
             body["temperature"] = temperature
         data = (await self._request("POST", "/v1/chat/completions", json=body)).json()
         return str(data["choices"][0]["message"]["content"])
+
+    async def generate(
+        self,
+        task: str,
+        *,
+        context_code: str = "",
+        generation: str | None = None,
+        max_attempts: int = 3,
+        on_progress: Callable[[int, int, str], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Compiler-checked generation (``POST /v1/bbj/generate``, streamed so that
+        ``on_progress`` hears about each attempt); the result object."""
+        body = {
+            "task": task,
+            "context_code": context_code,
+            "generation": generation,
+            "max_attempts": max_attempts,
+            "stream": True,
+        }
+        try:
+            async with self._http.stream("POST", "/v1/bbj/generate", json=body) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise DaemonHTTPError(response.status_code, _error_message(response))
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    if "progress" in event and on_progress is not None:
+                        p = event["progress"]
+                        await on_progress(p["attempt"], p["total"], p["message"])
+                    elif "result" in event:
+                        return dict(event["result"])
+                    elif "error" in event:
+                        raise DaemonHTTPError(500, str(event["error"].get("message")))
+        except httpx.TransportError as exc:
+            raise DaemonUnreachableError(
+                f"bbj-coder does not answer at {self.base_url} ({type(exc).__name__}); "
+                "start it with `bbj-coder serve`."
+            ) from exc
+        raise DaemonHTTPError(502, "the generation stream ended without a result")
+
+    async def workspace_symbols(self, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Symbols of the daemon's workspace index matching ``query``
+        (``GET /v1/bbj/workspace/symbols``); a 404 means the index is disabled."""
+        response = await self._request(
+            "GET", "/v1/bbj/workspace/symbols", params={"query": query, "limit": limit}
+        )
+        return [dict(s) for s in response.json()["symbols"]]

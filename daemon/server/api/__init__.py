@@ -10,8 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from daemon.server.api import bbj_routes, ollama_routes, openai_routes
+from daemon.server.api import bbj_routes, generate_routes, ollama_routes, openai_routes
 from daemon.server.api.errors import ApiError, error_body, render_api_error
 from daemon.server.runtime import Runtime
 from daemon.server.security import SecurityMiddleware
@@ -64,7 +65,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(runtime: Runtime) -> Starlette:
+    from daemon.mcp_server.local import MCP_PATH, McpEndpoint
+
+    mcp_endpoint = McpEndpoint(runtime)
     routes = [*bbj_routes.ROUTES, *openai_routes.ROUTES, *ollama_routes.ROUTES]
+    routes += [*generate_routes.ROUTES, Route(MCP_PATH, mcp_endpoint)]
     app = Starlette(
         routes=routes,
         middleware=[
@@ -76,6 +81,7 @@ def create_app(runtime: Runtime) -> Starlette:
         exception_handlers={ApiError: render_api_error, HTTPException: _http_error},
     )
     app.state.runtime = runtime
+    mcp_endpoint.bind(app)
     return app
 
 

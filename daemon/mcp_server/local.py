@@ -1,0 +1,143 @@
+"""The tools' services in-process, and the daemon's ``/mcp`` Streamable HTTP endpoint.
+
+``/mcp`` sits behind the same security middleware as every route (token, Host, Origin). It is
+stateless and POST-only: each POST carries one JSON-RPC message and gets its answer (with
+progress notifications before it) as an SSE stream, so no session outlives a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from daemon.check import CheckResult
+from daemon.client import CheckDiagnostic, CheckReport
+from daemon.mcp_server.services import WORKSPACE_DISABLED, Completion, WorkspaceDisabledError
+from daemon.mcp_server.tools import build_server
+from daemon.server.runtime import Runtime
+from daemon.services.fim import FimRequest
+from daemon.services.generate import (
+    GenerateRequest,
+    GenerateResult,
+    GenerateService,
+    Progress,
+)
+
+MCP_PATH = "/mcp"
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def _report(result: CheckResult) -> CheckReport:
+    return CheckReport(
+        ok=result.ok,
+        checker=result.checker,
+        diagnostics=tuple(
+            CheckDiagnostic(d.line, d.message, d.severity, d.col) for d in result.diagnostics
+        ),
+        tool_error=result.tool_error,
+    )
+
+
+class LocalServices:
+    """Serves through ``runtime``; each call pins the model it started with, like a request."""
+
+    def __init__(self, runtime: Runtime, app: ASGIApp) -> None:
+        self._runtime = runtime
+        self._app = app  # the whole daemon app: workspace search goes through its route
+
+    async def check(self, code: str, filename: str | None) -> CheckReport:
+        assert self._runtime.checker is not None
+        return _report(await self._runtime.checker.check(code, filename))
+
+    async def generate(self, request: GenerateRequest, progress: Progress | None) -> GenerateResult:
+        with self._runtime.lease() as slot:
+            runtime = self._runtime.bound(slot)
+            assert runtime.checker is not None
+            service = GenerateService.from_config(
+                runtime.require_backend(), runtime.checker, runtime.config
+            )
+            return await service.run(request, progress)
+
+    async def complete(self, prefix: str, suffix: str, path: str | None) -> Completion:
+        with self._runtime.lease() as slot:
+            runtime = self._runtime.bound(slot)
+            fim = runtime.require_fim()
+            wanted = FimRequest(prefix=prefix, suffix=suffix, path=path, client="mcp")
+            result = await fim.complete(wanted, runtime.compile_gate())
+            runtime.record_fim(result)
+        check = result.check
+        return Completion(
+            text=result.text,
+            finish_reason=result.stats.finish_reason,
+            checker=check.checker if check else None,
+            passed=check.passed if check else None,
+            new_errors=check.new_errors if check else (),
+        )
+
+    async def workspace_symbols(self, query: str, limit: int) -> list[dict[str, Any]]:
+        transport = httpx.ASGITransport(app=self._app)
+        headers = {"Authorization": f"Bearer {self._runtime.token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", headers=headers
+        ) as client:
+            response = await client.get(
+                "/v1/bbj/workspace/symbols", params={"query": query, "limit": limit}
+            )
+        if response.status_code == 404:
+            raise WorkspaceDisabledError(f"{WORKSPACE_DISABLED}.")
+        response.raise_for_status()
+        return [dict(s) for s in response.json()["symbols"]]
+
+
+class McpEndpoint:
+    """ASGI app for ``/mcp``: starts the SDK's session manager on first use (the daemon runs
+    uvicorn without a lifespan) and keeps it for the life of the event loop."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._manager: StreamableHTTPSessionManager | None = None
+        self._ready: asyncio.Event | None = None
+        self._host: asyncio.Task[None] | None = None
+        self.app: ASGIApp | None = None
+
+    def bind(self, app: ASGIApp) -> None:
+        """The daemon app the tools may call back into (workspace search)."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            response = Response(status_code=405, headers={"Allow": "POST"})
+            await response(scope, receive, send)
+            return
+        manager = await self._started()
+        await manager.handle_request(scope, receive, send)
+
+    async def _started(self) -> StreamableHTTPSessionManager:
+        if self._ready is None:
+            self._ready = asyncio.Event()
+            assert self.app is not None
+            server = build_server(LocalServices(self._runtime, self.app))
+            self._manager = StreamableHTTPSessionManager(
+                app=server._lowlevel_server,
+                json_response=False,
+                stateless=True,
+                # The daemon's own middleware has checked Host, Origin and the token already.
+                security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+                max_request_body_size=MAX_BODY_BYTES,
+            )
+            self._host = asyncio.get_running_loop().create_task(self._run(self._manager))
+        await self._ready.wait()
+        assert self._manager is not None
+        return self._manager
+
+    async def _run(self, manager: StreamableHTTPSessionManager) -> None:
+        assert self._ready is not None
+        async with manager.run():
+            self._ready.set()
+            await asyncio.Event().wait()  # until the daemon's event loop ends
