@@ -12,12 +12,23 @@ import sys
 from collections.abc import Callable, Sequence
 
 from daemon import __version__
-from daemon.cli import bundle, check, config, continuedev, doctor, editors, model, serve, train
+from daemon.cli import (
+    bundle,
+    check,
+    config,
+    continuedev,
+    doctor,
+    editors,
+    mcp,
+    model,
+    serve,
+    train,
+)
 from daemon.errors import BbjCoderError
 
 Handler = Callable[[argparse.Namespace], int]
 
-GROUPS = (serve, config, model, check, doctor, editors, continuedev, bundle, train)
+GROUPS = (serve, config, model, check, doctor, editors, continuedev, mcp, bundle, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -118,3 +118,14 @@ class RemoteServices:
             if exc.status != 404:
                 raise
             raise WorkspaceDisabledError(f"{WORKSPACE_DISABLED} ({exc.message})") from exc
+
+
+async def serve_stdio(paths: AppPaths, *, start: bool = True) -> None:
+    """Serve the tools on stdin/stdout until the client closes them (``bbj-coder mcp``)."""
+    from daemon.mcp_server.tools import build_server
+
+    services = RemoteServices(paths, start=start)
+    try:
+        await build_server(services).run_stdio_async()
+    finally:
+        await services.aclose()

@@ -9,34 +9,18 @@ A legacy ``config.json`` is used when it is the only config Continue has.
 
 from __future__ import annotations
 
-import difflib
 import os
-import shutil
-import stat
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.errors import BbjCoderError, os_error_as
-from daemon.files import write_atomic
+from daemon.setup import config_files
+from daemon.setup.config_files import Edit
 from daemon.setup.continuedev.entries import PROVIDERS, Endpoint
 from daemon.setup.continuedev.json_config import install_json, uninstall_json
 from daemon.setup.continuedev.yaml_config import ContinueConfigError, install_yaml, uninstall_yaml
 
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
-
-
-@dataclass(frozen=True)
-class Edit:
-    path: Path
-    before: str | None
-    """None when the file does not exist yet."""
-    after: str
-
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
 
 
 def continue_dir() -> Path:
@@ -68,31 +52,7 @@ def daemon_endpoint(provider: str, daemon_config: Path | None = None) -> Endpoin
 
 
 def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")  # as is: CRLF line ends stay CRLF
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContinueConfigError(
-            f"Cannot read {path}: {exc}; the file was left as it is."
-        ) from exc
-
-
-def _check_writable(path: Path) -> None:
-    if path.exists():
-        mode = path.stat().st_mode
-        # Root may write anyway: a file without the owner's write bit was made read-only on
-        # purpose, and is respected as such.
-        if not mode & stat.S_IWUSR or not os.access(path, os.W_OK):
-            raise ContinueConfigError(
-                f"{path} is read-only, so bbj-coder left it as it is. Make it writable "
-                f"(`chmod u+w {path}`) and run the command again."
-            )
-    folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
-    if not os.access(folder, os.W_OK):
-        raise ContinueConfigError(
-            f"Cannot write in {folder}; run the command as the user who owns it."
-        )
+    return config_files.read_text(path, ContinueConfigError)
 
 
 def _plan(path: Path, endpoint: Endpoint | None) -> Edit:
@@ -109,48 +69,9 @@ def _plan(path: Path, endpoint: Endpoint | None) -> Edit:
     return Edit(real, before, after)
 
 
-def _backup(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup = path.with_name(f"{path.name}.bak-{stamp}")
-    counter = 2
-    while backup.exists():
-        backup = path.with_name(f"{path.name}.bak-{stamp}-{counter}")
-        counter += 1
-    shutil.copy2(path, backup)
-    return backup
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
-    write_atomic(path, text, mode=mode)
-
-
-def _diff(edit: Edit) -> str:
-    before = (edit.before or "").splitlines(keepends=True)
-    lines = difflib.unified_diff(
-        before,
-        edit.after.splitlines(keepends=True),
-        fromfile=str(edit.path) if edit.before is not None else "/dev/null",
-        tofile=f"{edit.path} (after)",
-    )
-    return "".join(lines)
-
-
 def _apply(edit: Edit) -> Path | None:
     """Back up and write; returns the backup (None when there was no file before)."""
-    _check_writable(edit.path)
-    backup = _backup(edit.path) if edit.before is not None else None
-    _write_atomically(edit.path, edit.after)
-    return backup
-
-
-def _readable_warning(path: Path) -> str:
-    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
-        return (
-            f"\nNote: {path} is readable by other users and holds the bbj-coder token; "
-            f"`chmod 600 {path}` keeps it private."
-        )
-    return ""
+    return config_files.apply(edit, ContinueConfigError)
 
 
 def _run(config_path: Path | None, endpoint: Endpoint | None, dry_run: bool, done: str) -> int:
@@ -172,12 +93,12 @@ def _apply_or_show(path: Path, endpoint: Endpoint | None, dry_run: bool, done: s
         print(f"{edit.path} {state}; nothing changed.")
         return 0
     if dry_run:
-        print(_diff(edit), end="")
+        print(config_files.diff(edit), end="")
         print(f"(dry run: {edit.path} was not changed)")
         return 0
     backup = _apply(edit)
     saved = f"; the previous version is in {backup}" if backup else ""
-    warning = _readable_warning(edit.path) if endpoint is not None else ""
+    warning = config_files.readable_warning(edit.path) if endpoint is not None else ""
     print(f"{done} {edit.path}{saved}.{warning}")
     return 0
 
