@@ -36,6 +36,9 @@ Classes defined in other modules are named with their module::
     │                              offline bundle
     ├── ContinueConfigError        daemon.setup.continuedev.yaml_config: Continue's config
     │                              cannot be read or edited safely
+    ├── McpClientConfigError       daemon.setup.mcpclients.install: an MCP client's config
+    │                              cannot be read or edited safely
+    ├── WorkspaceDisabledError     daemon.mcp_server.services: the daemon has no workspace index
     ├── ApiError                   daemon.server.api.errors: a request refused with an HTTP
     │                              status, rendered in the caller's dialect
     ├── DaemonClientError          daemon.client: talking to a running daemon
