@@ -32,13 +32,19 @@ LAUNCH_LOG = "daemon-started-by-mcp.log"
 
 class RemoteServices:
     def __init__(
-        self, paths: AppPaths, *, start: bool = True, start_timeout_s: float = START_TIMEOUT_S
+        self,
+        paths: AppPaths,
+        *,
+        start: bool = True,
+        start_timeout_s: float = START_TIMEOUT_S,
+        client: DaemonClient | None = None,
     ) -> None:
+        """``client``: talk to that daemon instead of the one the state file names."""
         self._paths = paths
         self._start = start
         self._start_timeout_s = start_timeout_s
         self._launcher = DaemonLauncher(paths, LAUNCH_LOG)
-        self._client: DaemonClient | None = None
+        self._client = client
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -102,6 +102,11 @@ def _validation(report: CheckReport) -> ValidationOut:
     )
 
 
+def _describe_diagnostic(d: CheckDiagnostic) -> str:
+    where = f"line {d.line}, col {d.col}" if d.col else f"line {d.line}"
+    return f"{where}: {d.message}"
+
+
 def _nearest(report: CheckReport, line: int) -> CheckDiagnostic | None:
     if not report.diagnostics:
         return None
@@ -212,7 +217,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
                     remaining_errors=[],
                 )
             task = (
-                f"This BBj program fails the compile check at {found.describe()}. Explain in "
+                f"This BBj program fails the compile check at {_describe_diagnostic(found)}. Explain in "
                 "one or two sentences what the error means and why it happens there, then give "
                 "the complete corrected program."
             )
@@ -230,7 +235,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
             )
         return ExplanationOut(
             line=line,
-            diagnostic=found.describe(),
+            diagnostic=_describe_diagnostic(found),
             explanation=explanation,
             fixed_code=result.code if result.passed else None,
             passed=result.passed,
