@@ -1,0 +1,163 @@
+"""``bbj-coder mcp`` on stdio and the daemon's ``/mcp`` over HTTP, driven by the ``mcp`` SDK's
+own client against a real daemon serving the tiny test model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import REPO_ROOT, RunningDaemon, daemon_env
+from tests.mcp.standins import BAD_PROGRAM
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def stdio_params(daemon: RunningDaemon) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "daemon", "mcp", "--no-start"],
+        env=daemon_env(daemon.home),
+        cwd=str(REPO_ROOT),
+    )
+
+
+@asynccontextmanager
+async def http_client(daemon: RunningDaemon) -> AsyncIterator[Client]:
+    http = httpx2.AsyncClient(headers=daemon.headers, timeout=httpx2.Timeout(30, read=300))
+    async with http, Client(streamable_http_client(f"{daemon.url}/mcp", http_client=http)) as c:
+        yield c
+
+
+@asynccontextmanager
+async def stdio_client(daemon: RunningDaemon) -> AsyncIterator[Client]:
+    async with Client(stdio_params(daemon), read_timeout_seconds=300) as client:
+        yield client
+
+
+CONNECTIONS = {"stdio": stdio_client, "http": http_client}
+
+
+@pytest.mark.parametrize("transport", sorted(CONNECTIONS))
+async def test_every_tool_answers_with_schema_valid_results(
+    daemon: RunningDaemon, transport: str
+) -> None:
+    async with CONNECTIONS[transport](daemon) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        valid = await client.call_tool("validate_bbj_syntax", {"code": BAD_PROGRAM})
+        progress: list[float] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress.append(done)
+
+        generated = await client.call_tool(
+            "generate_bbj_code",
+            {"task": "print hello", "max_attempts": 2},
+            progress_callback=on_progress,
+        )
+        completed = await client.call_tool(
+            "complete_bbj_code", {"prefix": "for i = 1 to 3\n  ", "suffix": "\nnext i\n"}
+        )
+        explained = await client.call_tool(
+            "explain_bbj_diagnostic", {"code": BAD_PROGRAM, "line": 2}
+        )
+        workspace = await client.call_tool("search_bbj_workspace", {"query": "Order"})
+    assert len(tools) == 5
+    assert valid.structured_content is not None and valid.structured_content["ok"] is False
+    assert valid.structured_content["diagnostics"][0]["line"] == 2
+    # The tiny model writes noise: the verdict must say so rather than claim a pass.
+    data = generated.structured_content
+    assert data is not None and not generated.is_error
+    assert data["passed"] is False and data["errors"] and data["attempts"] == 2
+    assert progress and progress[-1] == 2
+    assert completed.structured_content is not None and not completed.is_error
+    assert completed.structured_content["checked"] is False  # the fixture daemon's gate is off
+    assert explained.structured_content is not None and not explained.is_error
+    assert explained.structured_content["passed"] is False
+    assert "No checked fix found" in explained.structured_content["explanation"]
+    # Until the workspace index lands, the daemon answers 404: a tool error, not a crash.
+    assert workspace.is_error
+    assert "the workspace index is not enabled" in workspace.content[0].text
+
+
+async def test_http_bad_input_gets_errors_and_the_endpoint_keeps_serving(
+    daemon: RunningDaemon,
+) -> None:
+    async with http_client(daemon) as client:
+        missing = await client.call_tool("validate_bbj_syntax", {})
+        unknown = await client.call_tool("no_such_tool", {})
+        huge = await client.call_tool("validate_bbj_syntax", {"code": "x" * 600_000})
+        fine = await client.call_tool("validate_bbj_syntax", {"code": "print 1\n"})
+    assert missing.is_error and "'code' is required" in missing.content[0].text
+    assert unknown.is_error and "There is no tool named" in unknown.content[0].text
+    assert huge.is_error and "the limit is" in huge.content[0].text
+    assert fine.structured_content is not None and fine.structured_content["ok"] is True
+
+
+def test_mcp_needs_the_token_and_only_takes_posts(daemon: RunningDaemon) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    accept = {"Accept": "application/json, text/event-stream"}
+    without = httpx.post(f"{daemon.url}/mcp", json=body, headers=accept, timeout=30)
+    wrong = httpx.post(
+        f"{daemon.url}/mcp",
+        json=body,
+        headers={**accept, "Authorization": "Bearer nope"},
+        timeout=30,
+    )
+    foreign = httpx.post(
+        f"{daemon.url}/mcp",
+        json=body,
+        headers={**accept, **daemon.headers, "Origin": "https://evil.example"},
+        timeout=30,
+    )
+    with daemon.client() as client:
+        get = client.get("/mcp")
+        garbage = client.post(
+            "/mcp",
+            content=b'{"jsonrpc": "2.0", "id": 1, "method": "\xff\xfe"}',
+            headers={**accept, "Content-Type": "application/json"},
+        )
+    assert without.status_code == 401 and "bearer token" in without.json()["error"]["message"]
+    assert wrong.status_code == 401
+    assert foreign.status_code == 403
+    assert get.status_code == 405
+    assert 400 <= garbage.status_code < 500
+
+
+def test_stdio_survives_invalid_utf8_and_junk_lines(daemon: RunningDaemon) -> None:
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    }
+    feed = b"\xff\xfe not json\n" + b"{\n" + json.dumps(init).encode() + b"\n"
+    process = subprocess.run(
+        [sys.executable, "-m", "daemon", "mcp", "--no-start"],
+        input=feed,
+        capture_output=True,
+        env=daemon_env(daemon.home),
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    replies = [json.loads(line) for line in process.stdout.splitlines() if line.strip()]
+    assert any(r.get("id") == 1 and "result" in r for r in replies), process.stderr[-2000:]
+    assert process.returncode == 0
+    assert b"Traceback" not in process.stderr
