@@ -1,0 +1,140 @@
+"""``bbj-coder mcp install``: idempotent, backed up, foreign entries left alone, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from daemon.setup.mcpclients import McpClientConfigError, mcp_install
+from daemon.setup.mcpclients.install import plan
+from tests.conftest import REPO_ROOT, run_cli
+
+COMMAND = ["/opt/bbj/bin/bbj-coder", "mcp"]
+TEMPLATES = REPO_ROOT / "continue-config" / "mcp"
+
+FOREIGN = {
+    "continue": (
+        "name: my servers\nversion: 1.0.0\nschema: v1\nmcpServers:\n"
+        "- name: playwright\n  command: npx\n  args: ['@playwright/mcp']\n"
+    ),
+    "vscode": json.dumps(
+        {"inputs": [{"id": "key"}], "servers": {"github": {"type": "http", "url": "https://x"}}}
+    ),
+    "claude": json.dumps(
+        {"globalShortcut": "Ctrl+Space", "mcpServers": {"fs": {"command": "npx", "args": []}}}
+    ),
+}
+FILES = {"continue": "bbj-coder.yaml", "vscode": "mcp.json", "claude": "claude.json"}
+
+
+def servers(client: str, path: Path) -> dict[str, dict[str, object]]:
+    text = path.read_text()
+    if client == "continue":
+        return {s["name"]: s for s in yaml.safe_load(text)["mcpServers"]}
+    return json.loads(text)["servers" if client == "vscode" else "mcpServers"]
+
+
+@pytest.mark.parametrize("client", sorted(FILES))
+def test_install_adds_our_entry_keeps_foreign_ones_and_is_idempotent(
+    client: str, tmp_path: Path
+) -> None:
+    target = tmp_path / FILES[client]
+    target.write_text(FOREIGN[client])
+    first = mcp_install(client, False, target, COMMAND)
+    after_first = target.read_text()
+    second = mcp_install(client, False, target, COMMAND)
+    found = servers(client, target)
+    foreign_name = {"continue": "playwright", "vscode": "github", "claude": "fs"}[client]
+    assert "now starts bbj-coder" in first and "nothing changed" in second
+    assert target.read_text() == after_first
+    assert found["bbj-coder"]["command"] == COMMAND[0] and found["bbj-coder"]["args"] == ["mcp"]
+    assert found[foreign_name] == servers_of_text(client, FOREIGN[client])[foreign_name]
+    backups = list(tmp_path.glob(f"{target.name}.bak-*"))
+    assert len(backups) == 1 and backups[0].read_text() == FOREIGN[client]
+    if client == "vscode":
+        assert json.loads(target.read_text())["inputs"] == [{"id": "key"}]
+    if client == "claude":
+        assert json.loads(target.read_text())["globalShortcut"] == "Ctrl+Space"
+
+
+def servers_of_text(client: str, text: str) -> dict[str, dict[str, object]]:
+    if client == "continue":
+        return {s["name"]: s for s in yaml.safe_load(text)["mcpServers"]}
+    return json.loads(text)["servers" if client == "vscode" else "mcpServers"]
+
+
+@pytest.mark.parametrize("client", sorted(FILES))
+def test_install_refreshes_a_stale_entry_of_ours(client: str, tmp_path: Path) -> None:
+    target = tmp_path / FILES[client]
+    mcp_install(client, False, target, ["/old/bbj-coder", "mcp"])
+    mcp_install(client, False, target, COMMAND)
+    assert servers(client, target)["bbj-coder"]["command"] == COMMAND[0]
+    assert len(servers(client, target)) == 1
+
+
+@pytest.mark.parametrize("client", sorted(FILES))
+def test_dry_run_shows_the_diff_and_writes_nothing(client: str, tmp_path: Path) -> None:
+    target = tmp_path / FILES[client]
+    target.write_text(FOREIGN[client])
+    shown = mcp_install(client, True, target, COMMAND)
+    assert "dry run" in shown and "+" in shown and COMMAND[0] in shown
+    assert target.read_text() == FOREIGN[client]
+    assert not list(tmp_path.glob("*.bak-*"))
+
+
+@pytest.mark.parametrize(
+    ("client", "text", "words"),
+    [
+        ("vscode", '{\n  // my servers\n  "servers": {}\n}\n', "not plain JSON"),
+        ("claude", '{"mcpServers": ["fs"]}', "is not an object of servers"),
+        ("continue", "mcpServers: {a: 1}\n", "is not a list of servers"),
+        ("continue", "- just\n- a list\n", "not a YAML mapping"),
+    ],
+)
+def test_files_it_cannot_edit_safely_are_refused_and_left_alone(
+    client: str, text: str, words: str, tmp_path: Path
+) -> None:
+    target = tmp_path / FILES[client]
+    target.write_text(text)
+    with pytest.raises(McpClientConfigError, match=words):
+        mcp_install(client, False, target, COMMAND)
+    assert target.read_text() == text
+
+
+def test_read_only_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "mcp.json"
+    target.write_text(FOREIGN["vscode"])
+    target.chmod(0o444)
+    with pytest.raises(McpClientConfigError, match="read-only"):
+        mcp_install("vscode", False, target, COMMAND)
+    assert target.read_text() == FOREIGN["vscode"]
+
+
+@pytest.mark.parametrize("client", sorted(FILES))
+def test_shipped_templates_are_what_install_writes(client: str) -> None:
+    name = {
+        "continue": "bbj-coder.yaml",
+        "vscode": "mcp.json",
+        "claude": "claude_desktop_config.json",
+    }
+    template = TEMPLATES / name[client]
+    fresh = plan(client, Path("/nonexistent") / name[client], ["bbj-coder", "mcp"])
+    assert template.read_text() == fresh.after
+
+
+def test_cli_installs_for_claude_and_refuses_unknown_clients(tmp_path: Path) -> None:
+    target = tmp_path / "claude.json"
+    done = run_cli(
+        tmp_path / "home", "mcp", "install", "--client", "claude", "--config", str(target)
+    )
+    again = run_cli(
+        tmp_path / "home", "mcp", "install", "--client", "claude", "--config", str(target)
+    )
+    bad = run_cli(tmp_path / "home", "mcp", "install", "--client", "emacs")
+    assert done.returncode == 0, done.stderr
+    assert "bbj-coder" in servers("claude", target)
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
