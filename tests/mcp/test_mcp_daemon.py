@@ -161,3 +161,25 @@ def test_stdio_survives_invalid_utf8_and_junk_lines(daemon: RunningDaemon) -> No
     assert any(r.get("id") == 1 and "result" in r for r in replies), process.stderr[-2000:]
     assert process.returncode == 0
     assert b"Traceback" not in process.stderr
+
+
+def test_generate_route_answers_with_a_verdict_and_refuses_bad_bodies(
+    daemon: RunningDaemon,
+) -> None:
+    with daemon.client() as client:
+        plain = client.post("/v1/bbj/generate", json={"task": "print hi", "max_attempts": 1})
+        streamed = client.post(
+            "/v1/bbj/generate", json={"task": "print hi", "max_attempts": 1, "stream": True}
+        )
+        missing = client.post("/v1/bbj/generate", json={"max_attempts": 1})
+        too_many = client.post("/v1/bbj/generate", json={"task": "x", "max_attempts": 99})
+        unknown = client.post("/v1/bbj/generate", json={"task": "x", "generation": "cobol"})
+    assert plain.status_code == 200
+    result = plain.json()
+    assert result["attempts"] == 1 and result["checker"] in ("builtin", "bbjcpl")
+    assert result["passed"] is False or result["code"]
+    lines = [json.loads(line) for line in streamed.text.splitlines()]
+    assert [next(iter(line)) for line in lines][-1] == "result"
+    assert any("progress" in line for line in lines)
+    for bad, field in ((missing, "task"), (too_many, "max_attempts"), (unknown, "generation")):
+        assert bad.status_code == 400 and f"'{field}'" in bad.json()["error"]["message"]
