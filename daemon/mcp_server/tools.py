@@ -8,6 +8,7 @@ errors (``isError``) whose text is a sentence; nothing a caller sends can crash 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -33,6 +34,7 @@ from daemon.services.generate import MAX_ATTEMPTS, GenerateRequest
 MAX_CODE_CHARS = 500_000
 """Longest program (or prefix + suffix) a tool accepts: far above any real BBj source file."""
 MAX_TASK_CHARS = 20_000
+MAX_NAME_CHARS = 1_000
 EXPLAIN_ATTEMPTS = 3
 
 INSTRUCTIONS = (
@@ -42,6 +44,8 @@ INSTRUCTIONS = (
     "in code at a cursor; explain_bbj_diagnostic explains a compiler error and proposes a "
     "checked fix; search_bbj_workspace finds classes, methods and labels in the workspace."
 )
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Generation = Literal["character", "vpro5", "bbj-gui", "dwc"]
 
@@ -73,10 +77,18 @@ def _describe(tool: str, exc: ValidationError) -> str:
 
 
 def _limit(name: str, value: str, most: int) -> None:
+    """Refuse text too long to be one program, or not Unicode text at all."""
     if len(value) > most:
         raise ToolError(
             f"'{name}' is {len(value)} characters; the limit is {most}. Send only the program "
             "or unit the request is about."
+        )
+    # JSON can carry a lone UTF-16 surrogate ("\ud800"), which no file or compiler can hold.
+    bad = _SURROGATE.search(value)
+    if bad is not None:
+        raise ToolError(
+            f"'{name}' is not valid Unicode text: a lone surrogate (U+{ord(bad.group()):04X}) "
+            f"at character {bad.start()}."
         )
 
 
@@ -129,6 +141,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
         """Compile BBj code with the BBj compiler (bbjcpl) when installed, else bbj-coder's
         built-in BBj parser, and return the verdict with each error's line and column."""
         _limit("code", code, MAX_CODE_CHARS)
+        _limit("filename", filename or "", MAX_NAME_CHARS)
         with _as_tool_error():
             return _validation(await services.check(code, filename))
 
@@ -180,6 +193,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
         """Fill in code at the cursor (fill-in-the-middle), through the same compile gate as
         the editor's completions: a completion that adds compiler errors is not returned."""
         _limit("prefix + suffix", prefix + suffix, MAX_CODE_CHARS)
+        _limit("path", path or "", MAX_NAME_CHARS)
         with _as_tool_error():
             done = await services.complete(prefix, suffix, path)
         return CompletionOut(
@@ -217,9 +231,9 @@ def build_server(services: BbjServices) -> BbjMcpServer:
                     remaining_errors=[],
                 )
             task = (
-                f"This BBj program fails the compile check at {_describe_diagnostic(found)}. Explain in "
-                "one or two sentences what the error means and why it happens there, then give "
-                "the complete corrected program."
+                f"This BBj program fails the compile check at {_describe_diagnostic(found)}. "
+                "Explain in one or two sentences what the error means and why it happens there, "
+                "then give the complete corrected program."
             )
 
             async def progress(done: int, total: int, message: str) -> None:
@@ -251,7 +265,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
     ) -> WorkspaceSearchOut:
         """Find classes, methods, fields, labels and DEF FNs in the workspace the daemon
         indexes, with their file, line, signature and doc comment."""
-        _limit("query", query, 1000)
+        _limit("query", query, MAX_NAME_CHARS)
         with _as_tool_error():
             symbols = await services.workspace_symbols(query, limit)
         return WorkspaceSearchOut(symbols=[SymbolOut.model_validate(s) for s in symbols])

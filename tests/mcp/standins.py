@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -73,10 +74,11 @@ class StandInServices:
 
     async def workspace_symbols(self, query: str, limit: int) -> list[dict[str, Any]]:
         from daemon.mcp_server.remote import RemoteServices
-        from daemon.paths import app_paths
+        from daemon.paths import AppPaths
 
         assert self.workspace is not None
         client = DaemonClient("http://127.0.0.1:1", "token")
         client._http = httpx.AsyncClient(base_url="http://127.0.0.1:1", transport=self.workspace)
-        remote = RemoteServices(app_paths(), start=False, client=client)
+        nowhere = Path("/nonexistent/bbj-coder")
+        remote = RemoteServices(AppPaths(*[nowhere] * 6), start=False, client=client)
         return await remote.workspace_symbols(query, limit)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import httpx2
@@ -15,7 +16,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import REPO_ROOT, RunningDaemon, daemon_env
+from daemon.instance import read_state
+from daemon.models.tinymodel import TinyModel
+from tests.conftest import REPO_ROOT, RunningDaemon, daemon_env, free_port, run_cli
+from tests.lsp.conftest import stop_daemon_of
 from tests.mcp.standins import BAD_PROGRAM
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -183,3 +187,27 @@ def test_generate_route_answers_with_a_verdict_and_refuses_bad_bodies(
     assert any("progress" in line for line in lines)
     for bad, field in ((missing, "task"), (too_many, "max_attempts"), (unknown, "generation")):
         assert bad.status_code == 400 and f"'{field}'" in bad.json()["error"]["message"]
+
+
+async def test_stdio_server_starts_the_daemon_when_none_runs(
+    tiny_model: TinyModel, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    imported = run_cli(home, "model", "import", str(tiny_model.gguf_path))
+    assert imported.returncode == 0, imported.stderr
+    env = daemon_env(home, BBJ_CODER_SERVER_PORT=str(free_port()), BBJ_CODER_MODEL_N_CTX="8192")
+    refusing = StdioServerParameters(
+        command=sys.executable, args=["-m", "daemon", "mcp", "--no-start"], env=env
+    )
+    starting = StdioServerParameters(command=sys.executable, args=["-m", "daemon", "mcp"], env=env)
+    try:
+        async with Client(refusing, read_timeout_seconds=120) as client:
+            refused = await client.call_tool("validate_bbj_syntax", {"code": "print 1\n"})
+        assert read_state(home / "state" / "daemon.json") is None
+        async with Client(starting, read_timeout_seconds=120) as client:
+            checked = await client.call_tool("validate_bbj_syntax", {"code": "print 1\n"})
+        assert refused.is_error and "does not answer" in refused.content[0].text
+        assert checked.structured_content is not None and checked.structured_content["ok"]
+        assert read_state(home / "state" / "daemon.json") is not None  # it outlives the server
+    finally:
+        stop_daemon_of(home)

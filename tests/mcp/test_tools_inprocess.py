@@ -143,6 +143,9 @@ async def test_workspace_search_returns_symbols_and_a_disabled_index_is_a_tool_e
         ("generate_bbj_code", {"task": "x", "generation": "cobol"}, "'generation'"),
         ("validate_bbj_syntax", {"code": "x" * (MAX_CODE_CHARS + 1)}, "the limit is"),
         ("no_such_tool", {}, "There is no tool named 'no_such_tool'"),
+        ("validate_bbj_syntax", {"code": "print \ud800"}, "lone surrogate (U+D800) at character 6"),
+        ("complete_bbj_code", {"prefix": "a", "path": "\udfff.bbj"}, "'path' is not valid Unicode"),
+        ("generate_bbj_code", {"task": "  "}, "'task' is empty"),
     ],
 )
 async def test_bad_input_is_a_tool_error_with_a_sentence(
