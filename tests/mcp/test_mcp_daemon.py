@@ -40,10 +40,19 @@ def stdio_params(daemon: RunningDaemon) -> StdioServerParameters:
 
 
 @asynccontextmanager
-async def http_client(daemon: RunningDaemon) -> AsyncIterator[Client]:
+async def http_client(daemon: RunningDaemon, mode: str = "auto") -> AsyncIterator[Client]:
+    """The SDK's client over Streamable HTTP: ``auto`` negotiates the newest protocol,
+    ``legacy`` the initialize handshake of 2025 revisions (what most editors speak today)."""
     http = httpx2.AsyncClient(headers=daemon.headers, timeout=httpx2.Timeout(30, read=300))
-    async with http, Client(streamable_http_client(f"{daemon.url}/mcp", http_client=http)) as c:
-        yield c
+    transport = streamable_http_client(f"{daemon.url}/mcp", http_client=http)
+    async with http, Client(transport, mode=mode) as client:  # type: ignore[arg-type]
+        yield client
+
+
+@asynccontextmanager
+async def legacy_http_client(daemon: RunningDaemon) -> AsyncIterator[Client]:
+    async with http_client(daemon, "legacy") as client:
+        yield client
 
 
 @asynccontextmanager
@@ -52,7 +61,7 @@ async def stdio_client(daemon: RunningDaemon) -> AsyncIterator[Client]:
         yield client
 
 
-CONNECTIONS = {"stdio": stdio_client, "http": http_client}
+CONNECTIONS = {"stdio": stdio_client, "http": http_client, "http-legacy": legacy_http_client}
 
 
 @pytest.mark.parametrize("transport", sorted(CONNECTIONS))
