@@ -138,3 +138,12 @@ def test_cli_installs_for_claude_and_refuses_unknown_clients(tmp_path: Path) -> 
     assert "bbj-coder" in servers("claude", target)
     assert again.returncode == 0 and "nothing changed" in again.stdout
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_offline_bundle_carries_the_mcp_templates(tmp_path: Path) -> None:
+    from daemon.setup.bundle.files import copy_installers
+
+    copy_installers(REPO_ROOT, tmp_path)
+    shipped = tmp_path / "continue-config" / "mcp"
+    for name in ("bbj-coder.yaml", "mcp.json", "claude_desktop_config.json", "README.md"):
+        assert (shipped / name).read_text() == (TEMPLATES / name).read_text()
