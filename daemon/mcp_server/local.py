@@ -13,13 +13,14 @@ from typing import Any
 import httpx
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from daemon.check import CheckResult
 from daemon.client import CheckDiagnostic, CheckReport
 from daemon.mcp_server.services import WORKSPACE_DISABLED, Completion, WorkspaceDisabledError
 from daemon.mcp_server.tools import build_server
+from daemon.server.api.errors import error_body
 from daemon.server.runtime import Runtime
 from daemon.services.fim import FimRequest
 from daemon.services.generate import (
@@ -112,8 +113,12 @@ class McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
-            response = Response(status_code=405, headers={"Allow": "POST"})
-            await response(scope, receive, send)
+            message = (
+                f"{scope['method']} is not allowed on {MCP_PATH}: bbj-coder's MCP endpoint is "
+                "stateless, so clients send every message as a POST."
+            )
+            body = error_body(MCP_PATH, 405, message)
+            await JSONResponse(body, 405, headers={"Allow": "POST"})(scope, receive, send)
             return
         manager = await self._started()
         await manager.handle_request(scope, receive, send)
@@ -123,14 +128,14 @@ class McpEndpoint:
             self._ready = asyncio.Event()
             assert self.app is not None
             server = build_server(LocalServices(self._runtime, self.app))
-            self._manager = StreamableHTTPSessionManager(
-                app=server._lowlevel_server,
-                json_response=False,
-                stateless=True,
+            server.streamable_http_app(
+                streamable_http_path=MCP_PATH,
+                stateless_http=True,
                 # The daemon's own middleware has checked Host, Origin and the token already.
-                security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+                transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
                 max_request_body_size=MAX_BODY_BYTES,
             )
+            self._manager = server.session_manager
             self._host = asyncio.get_running_loop().create_task(self._run(self._manager))
         await self._ready.wait()
         assert self._manager is not None
@@ -138,6 +143,9 @@ class McpEndpoint:
 
     async def _run(self, manager: StreamableHTTPSessionManager) -> None:
         assert self._ready is not None
-        async with manager.run():
-            self._ready.set()
-            await asyncio.Event().wait()  # until the daemon's event loop ends
+        try:
+            async with manager.run():
+                self._ready.set()
+                await asyncio.Event().wait()  # until the daemon's event loop ends
+        finally:
+            self._ready.set()  # a manager that failed to start must not leave requests waiting

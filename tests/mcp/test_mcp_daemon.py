@@ -146,7 +146,7 @@ def test_mcp_needs_the_token_and_only_takes_posts(daemon: RunningDaemon) -> None
     assert without.status_code == 401 and "bearer token" in without.json()["error"]["message"]
     assert wrong.status_code == 401
     assert foreign.status_code == 403
-    assert get.status_code == 405
+    assert get.status_code == 405 and "POST" in get.json()["error"]["message"]
     assert 400 <= garbage.status_code < 500
 
 
