@@ -34,7 +34,10 @@ class GenerationOut(BaseModel):
 
 class CompletionOut(BaseModel):
     completion: str = Field(description="Text to insert at the cursor ('' when none passed).")
-    checked: bool = Field(description="False when the daemon's compile gate is switched off.")
+    checked: bool = Field(
+        description="False when nothing was checked: the daemon's compile gate is off, or "
+        "there was no completion to check."
+    )
     passed: bool | None = Field(description="The compile gate's verdict, null when unchecked.")
     checker: str | None
     new_errors: list[str]

@@ -18,7 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from daemon.instance import read_state
 from daemon.models.tinymodel import TinyModel
-from tests.conftest import REPO_ROOT, RunningDaemon, daemon_env, free_port, run_cli
+from tests.conftest import REPO_ROOT, RunningDaemon, daemon_env, free_port, run_cli, start_daemon
 from tests.lsp.conftest import stop_daemon_of
 from tests.mcp.standins import BAD_PROGRAM
 
@@ -220,3 +220,33 @@ async def test_stdio_server_starts_the_daemon_when_none_runs(
         assert read_state(home / "state" / "daemon.json") is not None  # it outlives the server
     finally:
         stop_daemon_of(home)
+
+
+async def test_completion_goes_through_the_editors_compile_gate(
+    tiny_model: TinyModel, tmp_path: Path
+) -> None:
+    gated = start_daemon(
+        tmp_path / "home",
+        "--model",
+        str(tiny_model.gguf_path),
+        BBJ_CODER_MODEL_N_CTX="8192",
+        BBJ_CODER_FIM_TIME_BUDGET_MS="20000",
+    )
+    try:
+        async with http_client(gated) as client:
+            results = [
+                await client.call_tool(
+                    "complete_bbj_code",
+                    {"prefix": f"rem {n}\nfor i = 1 to 3\n  ", "suffix": "\nnext i\n"},
+                )
+                for n in range(3)
+            ]
+    finally:
+        gated.stop()
+    for result in results:
+        data = result.structured_content
+        assert data is not None and not result.is_error
+        # Whatever the tiny model writes, only a completion that passed the gate is returned.
+        assert data["completion"] == "" or (data["checked"] and data["passed"])
+        if data["checked"]:
+            assert data["checker"] == "builtin"
