@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from daemon.setup.mcpclients import McpClientConfigError, mcp_install
 from daemon.setup.mcpclients.install import plan
@@ -16,10 +15,7 @@ COMMAND = ["/opt/bbj/bin/bbj-coder", "mcp"]
 TEMPLATES = REPO_ROOT / "continue-config" / "mcp"
 
 FOREIGN = {
-    "continue": (
-        "name: my servers\nversion: 1.0.0\nschema: v1\nmcpServers:\n"
-        "- name: playwright\n  command: npx\n  args: ['@playwright/mcp']\n"
-    ),
+    "continue": json.dumps({"mcpServers": {"playwright": {"command": "npx", "args": ["pw"]}}}),
     "vscode": json.dumps(
         {"inputs": [{"id": "key"}], "servers": {"github": {"type": "http", "url": "https://x"}}}
     ),
@@ -27,14 +23,11 @@ FOREIGN = {
         {"globalShortcut": "Ctrl+Space", "mcpServers": {"fs": {"command": "npx", "args": []}}}
     ),
 }
-FILES = {"continue": "bbj-coder.yaml", "vscode": "mcp.json", "claude": "claude.json"}
+FILES = {"continue": "bbj-coder.json", "vscode": "mcp.json", "claude": "claude.json"}
 
 
 def servers(client: str, path: Path) -> dict[str, dict[str, object]]:
-    text = path.read_text()
-    if client == "continue":
-        return {s["name"]: s for s in yaml.safe_load(text)["mcpServers"]}
-    return json.loads(text)["servers" if client == "vscode" else "mcpServers"]
+    return servers_of_text(client, path.read_text())
 
 
 @pytest.mark.parametrize("client", sorted(FILES))
@@ -61,8 +54,6 @@ def test_install_adds_our_entry_keeps_foreign_ones_and_is_idempotent(
 
 
 def servers_of_text(client: str, text: str) -> dict[str, dict[str, object]]:
-    if client == "continue":
-        return {s["name"]: s for s in yaml.safe_load(text)["mcpServers"]}
     return json.loads(text)["servers" if client == "vscode" else "mcpServers"]
 
 
@@ -90,8 +81,8 @@ def test_dry_run_shows_the_diff_and_writes_nothing(client: str, tmp_path: Path) 
     [
         ("vscode", '{\n  // my servers\n  "servers": {}\n}\n', "not plain JSON"),
         ("claude", '{"mcpServers": ["fs"]}', "is not an object of servers"),
-        ("continue", "mcpServers: {a: 1}\n", "is not a list of servers"),
-        ("continue", "- just\n- a list\n", "not a YAML mapping"),
+        ("continue", '{"mcpServers": [{"name": "a"}]}', "is not an object of servers"),
+        ("continue", '["just", "a list"]', "is not a JSON object"),
     ],
 )
 def test_files_it_cannot_edit_safely_are_refused_and_left_alone(
@@ -116,7 +107,7 @@ def test_read_only_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("client", sorted(FILES))
 def test_shipped_templates_are_what_install_writes(client: str) -> None:
     name = {
-        "continue": "bbj-coder.yaml",
+        "continue": "bbj-coder.json",
         "vscode": "mcp.json",
         "claude": "claude_desktop_config.json",
     }
@@ -145,5 +136,5 @@ def test_offline_bundle_carries_the_mcp_templates(tmp_path: Path) -> None:
 
     copy_installers(REPO_ROOT, tmp_path)
     shipped = tmp_path / "continue-config" / "mcp"
-    for name in ("bbj-coder.yaml", "mcp.json", "claude_desktop_config.json", "README.md"):
+    for name in ("bbj-coder.json", "mcp.json", "claude_desktop_config.json", "README.md"):
         assert (shipped / name).read_text() == (TEMPLATES / name).read_text()

@@ -1,7 +1,9 @@
 """bbj-coder's entry in each MCP client's config, and where each client keeps that config.
 
-* Continue: a ``mcpServers`` list (a block file ``~/.continue/mcpServers/bbj-coder.yaml``, so the
-  user's own ``config.yaml`` is never rewritten); entries are found by ``name``.
+* Continue: ``~/.continue/mcpServers/bbj-coder.json``, a JSON MCP config (``mcpServers`` map,
+  the format Claude Desktop uses) that Continue loads from that folder — its global one as
+  well as a workspace's ``.continue/mcpServers`` — so the user's ``config.yaml`` is never
+  rewritten.
 * VS Code: the workspace's ``.vscode/mcp.json``, ``servers`` map keyed by name.
 * Claude Desktop: ``claude_desktop_config.json``, ``mcpServers`` map keyed by name.
 
@@ -32,8 +34,6 @@ def launch_command() -> list[str]:
 
 def server_entry(client: str, command: list[str]) -> dict[str, Any]:
     entry: dict[str, Any] = {"command": command[0], "args": command[1:]}
-    if client == "continue":
-        return {"name": SERVER_NAME, "type": "stdio", **entry}
     if client == "vscode":
         return {"type": "stdio", **entry}
     return entry
@@ -43,7 +43,7 @@ def default_target(client: str) -> Path:
     if client == "continue":
         override = os.environ.get("CONTINUE_GLOBAL_DIR", "").strip()
         folder = Path(override).expanduser() if override else Path.home() / ".continue"
-        return folder / "mcpServers" / f"{SERVER_NAME}.yaml"
+        return folder / "mcpServers" / f"{SERVER_NAME}.json"
     if client == "vscode":
         return Path.cwd() / ".vscode" / "mcp.json"
     return claude_config_file()

@@ -3,8 +3,8 @@
 Adds or refreshes bbj-coder's one entry and leaves every other server and key as it was. The
 same rules as ``continue install`` (shared helper :mod:`daemon.setup.config_files`): a dry run
 prints the diff; a change is backed up and written atomically; a second run changes nothing; a
-file that is not plain JSON/YAML, or whose server list has an unexpected shape, is refused
-with a sentence and left as it is.
+file that is not plain JSON, or whose server map has an unexpected shape, is refused with a
+sentence and left as it is.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from daemon.errors import BbjCoderError, os_error_as
 from daemon.setup import config_files
@@ -27,8 +25,7 @@ from daemon.setup.mcpclients.entries import (
     server_entry,
 )
 
-CONTINUE_BLOCK_HEAD = {"name": "bbj-coder MCP server", "version": "1.0.0", "schema": "v1"}
-MAP_KEYS = {"vscode": "servers", "claude": "mcpServers"}
+MAP_KEYS = {"continue": "mcpServers", "vscode": "servers", "claude": "mcpServers"}
 
 
 class McpClientConfigError(BbjCoderError):
@@ -51,16 +48,6 @@ def _load_json(text: str, where: Path) -> dict[str, Any]:
     return data
 
 
-def _load_yaml(text: str, where: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        raise McpClientConfigError(f"{where} is not valid YAML ({exc}); left as it is.") from exc
-    if not isinstance(data, dict):
-        raise McpClientConfigError(f"{where} is not a YAML mapping; it was left as it is.")
-    return data
-
-
 def _json_after(client: str, text: str, where: Path, entry: dict[str, Any]) -> str:
     data = _load_json(text, where)
     key = MAP_KEYS[client]
@@ -75,31 +62,11 @@ def _json_after(client: str, text: str, where: Path, entry: dict[str, Any]) -> s
     return json.dumps(data, indent=2) + "\n"
 
 
-def _continue_after(text: str, where: Path, entry: dict[str, Any]) -> str:
-    data = _load_yaml(text, where) or dict(CONTINUE_BLOCK_HEAD)
-    servers = data.get("mcpServers", [])
-    if not isinstance(servers, list):
-        raise McpClientConfigError(
-            f"'mcpServers' in {where} is not a list of servers; it was left as it is."
-        )
-    ours = [s for s in servers if isinstance(s, dict) and s.get("name") == SERVER_NAME]
-    if ours == [entry]:
-        return text
-    others = [s for s in servers if s not in ours]
-    data = {**CONTINUE_BLOCK_HEAD, **data, "mcpServers": [entry, *others]}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
 def plan(client: str, target: Path, command: list[str]) -> Edit:
     real = target.expanduser().resolve()
     before = config_files.read_text(real, McpClientConfigError)
     entry = server_entry(client, command)
-    text = before or ""
-    if client == "continue":
-        after = _continue_after(text, target, entry)
-    else:
-        after = _json_after(client, text, target, entry)
-    return Edit(real, before, after)
+    return Edit(real, before, _json_after(client, before or "", target, entry))
 
 
 def mcp_install(
