@@ -213,7 +213,12 @@ class DaemonClient:
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
-                    event = json.loads(line)
+                    try:
+                        event = json.loads(line)
+                    except ValueError as exc:
+                        raise DaemonHTTPError(
+                            502, f"a generation line is not JSON: {line[:80]!r}"
+                        ) from exc
                     if "progress" in event and on_progress is not None:
                         p = event["progress"]
                         await on_progress(p["attempt"], p["total"], p["message"])

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from daemon.errors import BbjCoderError
-from daemon.server.api.common import backend_errors, read_json, runtime_of
+from daemon.server.api.common import backend_errors, read_json, runtime_of, until_disconnected
 from daemon.server.api.schemas import _Lenient
 from daemon.server.runtime import Runtime
 from daemon.services.generate import (
@@ -54,7 +54,8 @@ async def bbj_generate(request: Request) -> Response:
     with backend_errors():
         service = generate_service(runtime)
         if not body.stream:
-            result = await service.run(wanted)
+            # A client that hangs up stops the generation (the loop's stream is cancelled).
+            result = await until_disconnected(request, service.run(wanted), lambda: None)
             return JSONResponse(result.to_dict())
     return StreamingResponse(_stream(service, wanted), media_type=NDJSON)
 
