@@ -167,8 +167,12 @@ class GenerateService:
             ]
         passed = bool(code) and verdict.ok and verdict.tool_error is None
         errors: tuple[str, ...] = ()
-        if not passed:
-            errors = verdict.problems if code else (NO_CODE,)
+        if not code:
+            errors = (NO_CODE,)
+        elif verdict.tool_error:
+            errors = (f"the code could not be checked: {verdict.tool_error}",)
+        elif not passed:
+            errors = verdict.problems
         return GenerateResult(
             code=code,
             passed=passed,

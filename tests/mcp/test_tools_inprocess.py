@@ -7,6 +7,7 @@ import httpx
 import pytest
 from mcp import Client
 
+from daemon.check import CheckResult
 from daemon.mcp_server import MAX_CODE_CHARS, build_server
 from tests.mcp.standins import BAD_PROGRAM, BROKEN, GOOD, StandInServices
 
@@ -157,3 +158,32 @@ async def test_bad_input_is_a_tool_error_with_a_sentence(
     assert result.is_error and words in result.content[0].text
     assert result.content[0].text.rstrip().endswith(".")
     assert not still.is_error  # the server goes on serving
+
+
+async def test_generation_is_detected_from_the_context_code() -> None:
+    services = StandInServices([GOOD])
+    context = 'print @(0,0),"Orders"\nprint @(0,1),"Total:"\n'
+    async with Client(build_server(services)) as client:
+        result = await client.call_tool(
+            "generate_bbj_code", {"task": "add a line", "context_code": context}
+        )
+    assert result.structured_content is not None
+    assert result.structured_content["generation"] == "character"
+    system, user = services.backend.calls[0]
+    assert "character" in system.content and context.strip() in user.content
+
+
+async def test_a_broken_checker_never_reads_as_a_pass() -> None:
+    class BrokenChecker:
+        name = "bbjcpl"
+
+        async def check(self, code: str, filename: str | None = None) -> CheckResult:
+            return CheckResult(False, (), "bbjcpl", 0.0, tool_error="bbjcpl timed out")
+
+    services = StandInServices([GOOD])
+    services.checker = BrokenChecker()  # type: ignore[assignment]
+    async with Client(build_server(services)) as client:
+        result = await client.call_tool("generate_bbj_code", {"task": "count"})
+    data = result.structured_content
+    assert data is not None and data["passed"] is False and data["attempts"] == 1
+    assert data["errors"] == ["the code could not be checked: bbjcpl timed out"]
