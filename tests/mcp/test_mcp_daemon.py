@@ -147,7 +147,9 @@ def test_mcp_needs_the_token_and_only_takes_posts(daemon: RunningDaemon) -> None
     assert wrong.status_code == 401
     assert foreign.status_code == 403
     assert get.status_code == 405 and "POST" in get.json()["error"]["message"]
-    assert 400 <= garbage.status_code < 500
+    assert garbage.status_code == 400
+    assert garbage.json()["error"]["code"] == -32700  # JSON-RPC parse error, with its reason
+    assert "invalid unicode" in garbage.json()["error"]["message"]
 
 
 def test_stdio_survives_invalid_utf8_and_junk_lines(daemon: RunningDaemon) -> None:
