@@ -194,7 +194,7 @@ class DaemonClient:
         context_code: str = "",
         generation: str | None = None,
         max_attempts: int = 3,
-        on_progress: Callable[[int, int, str], Awaitable[None]] | None = None,
+        on_progress: Callable[[float, int, str], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Compiler-checked generation (``POST /v1/bbj/generate``, streamed so that
         ``on_progress`` hears about each attempt); the result object."""
@@ -221,7 +221,7 @@ class DaemonClient:
                         ) from exc
                     if "progress" in event and on_progress is not None:
                         p = event["progress"]
-                        await on_progress(p["attempt"], p["total"], p["message"])
+                        await on_progress(p["done"], p["total"], p["message"])
                     elif "result" in event:
                         return dict(event["result"])
                     elif "error" in event:

@@ -168,7 +168,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
         if not task.strip():
             raise ToolError("'task' is empty; say what the code should do.")
 
-        async def progress(done: int, total: int, message: str) -> None:
+        async def progress(done: float, total: int, message: str) -> None:
             await ctx.report_progress(done, total, message)
 
         request = GenerateRequest(task, context_code, generation, max_attempts)
@@ -236,7 +236,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
                 "then give the complete corrected program."
             )
 
-            async def progress(done: int, total: int, message: str) -> None:
+            async def progress(done: float, total: int, message: str) -> None:
                 await ctx.report_progress(done, total, message)
 
             result = await services.generate(

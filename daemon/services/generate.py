@@ -29,8 +29,11 @@ MAX_ATTEMPTS = 5
 REQUESTABLE_GENERATIONS = tuple(g for g in GENERATIONS if g not in (MIXED, UNKNOWN))
 NO_CODE = "the answer contained no BBj code block"
 
-Progress = Callable[[int, int, str], Awaitable[None]]
-"""``(attempt, total, message)``: called as each attempt starts and is judged."""
+Progress = Callable[[float, int, str], Awaitable[None]]
+"""``(progress, total, message)``: ``progress`` counts attempts judged (fractions while one
+generates) out of ``total`` attempts, and only ever increases."""
+TICK_CHUNKS = 16
+"""A progress tick every this many generated chunks (about tokens) during a long answer."""
 
 
 @dataclass(frozen=True)
@@ -137,15 +140,16 @@ class GenerateService:
         """
         report = generation_for(request)
         total = max(1, min(request.max_attempts, MAX_ATTEMPTS))
+        tell = _Reporter(progress, total)
         conversation = build_messages(request, report)
         code, explanation, notes = "", "", []
         verdict = Verdict(has_code=False, ok=False, checker=self._chat.checker.name)
         attempt = 0
+        await tell(0, f"attempt 1 of {total}: generating")
         while attempt < total:
             attempt += 1
-            await _tell(progress, attempt - 1, total, f"attempt {attempt} of {total}: generating")
             try:
-                answer = await self._answer(conversation)
+                answer = await self._answer(conversation, attempt, tell)
             except PromptTooLongError:
                 if attempt == 1:
                     raise
@@ -155,50 +159,71 @@ class GenerateService:
             code, explanation = split_answer(answer)
             verdict = await self._chat.verify(answer) if code else verdict
             if code and verdict.ok and not verdict.tool_error:
-                await _tell(progress, attempt, total, f"attempt {attempt} passed {verdict.checker}")
+                await tell(attempt, f"attempt {attempt} passed {verdict.checker}")
                 break
             problems = verdict.problems if code else (NO_CODE,)
-            await _tell(progress, attempt, total, f"attempt {attempt}: {len(problems)} error(s)")
+            again = "; asking the model to fix them" if attempt < total else ""
+            await tell(attempt, f"attempt {attempt}: {len(problems)} error(s){again}")
             if verdict.tool_error and code:
                 break  # the checker itself is broken: more attempts cannot be judged
             conversation += [
                 ChatMessage("assistant", answer),
                 ChatMessage("user", _fix_prompt(verdict, has_code=bool(code))),
             ]
-        passed = bool(code) and verdict.ok and verdict.tool_error is None
-        errors: tuple[str, ...] = ()
-        if not code:
-            errors = (NO_CODE,)
-        elif verdict.tool_error:
-            errors = (f"the code could not be checked: {verdict.tool_error}",)
-        elif not passed:
-            errors = verdict.problems
         return GenerateResult(
             code=code,
-            passed=passed,
+            passed=bool(code) and verdict.ok and verdict.tool_error is None,
             checker=verdict.checker,
             attempts=attempt,
             generation=report.generation,
-            errors=errors,
+            errors=_remaining_errors(code, verdict),
             explanation=explanation,
             tool_error=verdict.tool_error if code else None,
             notes=tuple(notes),
         )
 
-    async def _answer(self, conversation: list[ChatMessage]) -> str:
+    async def _answer(self, conversation: list[ChatMessage], attempt: int, tell: _Reporter) -> str:
+        """The model's whole answer, with a progress tick every :data:`TICK_CHUNKS` chunks."""
         stream = self._chat.backend.chat(conversation, self._params)
+        chunks: list[str] = []
         try:
-            return "".join([chunk async for chunk in stream])
+            async for chunk in stream:
+                chunks.append(chunk)
+                if len(chunks) % TICK_CHUNKS == 0:
+                    share = min(len(chunks) / max(1, self._params.max_tokens), 1.0)
+                    await tell(
+                        attempt - 1 + 0.9 * share,
+                        f"attempt {attempt} of {tell.total}: {len(chunks)} tokens so far",
+                    )
+            return "".join(chunks)
         finally:
             stream.cancel()
+
+
+class _Reporter:
+    """Progress as MCP wants it: a value that only ever increases (repeats are dropped)."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress = progress
+        self.total = total
+        self._last = -1.0
+
+    async def __call__(self, done: float, message: str) -> None:
+        if self._progress is None or done <= self._last:
+            return
+        self._last = done
+        await self._progress(done, self.total, message)
+
+
+def _remaining_errors(code: str, verdict: Verdict) -> tuple[str, ...]:
+    if not code:
+        return (NO_CODE,)
+    if verdict.tool_error:
+        return (f"the code could not be checked: {verdict.tool_error}",)
+    return () if verdict.ok else verdict.problems
 
 
 def _fix_prompt(verdict: Verdict, *, has_code: bool) -> str:
     if not has_code:
         return "Your answer has no BBj code. Reply with the complete program in one ```bbj block."
     return fix_request(verdict)
-
-
-async def _tell(progress: Progress | None, done: int, total: int, message: str) -> None:
-    if progress is not None:
-        await progress(done, total, message)

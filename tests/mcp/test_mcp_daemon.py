@@ -95,7 +95,7 @@ async def test_every_tool_answers_with_schema_valid_results(
     data = generated.structured_content
     assert data is not None and not generated.is_error
     assert data["passed"] is False and data["errors"] and data["attempts"] == 2
-    assert progress and progress[-1] == 2
+    assert progress and progress[-1] == 2 and progress == sorted(set(progress))
     assert completed.structured_content is not None and not completed.is_error
     assert completed.structured_content["checked"] is False  # the fixture daemon's gate is off
     assert explained.structured_content is not None and not explained.is_error
@@ -195,7 +195,8 @@ def test_generate_route_answers_with_a_verdict_and_refuses_bad_bodies(
     assert result["passed"] is False or result["code"]
     lines = [json.loads(line) for line in streamed.text.splitlines()]
     assert [next(iter(line)) for line in lines][-1] == "result"
-    assert any("progress" in line for line in lines)
+    done = [line["progress"]["done"] for line in lines if "progress" in line]
+    assert done and done == sorted(set(done)) and done[-1] == 1
     for bad, field in ((missing, "task"), (too_many, "max_attempts"), (unknown, "generation")):
         assert bad.status_code == 400 and f"'{field}'" in bad.json()["error"]["message"]
 

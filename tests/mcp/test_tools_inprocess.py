@@ -82,6 +82,8 @@ async def test_generate_fixes_with_the_compiler_errors_and_reports_progress() ->
     fix = services.backend.calls[1][-1].content
     assert "line 2" in fix  # the checker's error went back to the model
     assert seen and seen[-1][0] == 2 and all(t == 3 for _, t, _ in seen)
+    values = [p for p, _, _ in seen]
+    assert values == sorted(set(values))  # MCP progress only ever increases
 
 
 async def test_generate_says_honestly_when_nothing_passed() -> None:

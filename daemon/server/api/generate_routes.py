@@ -1,8 +1,9 @@
 """``POST /v1/bbj/generate``: compiler-checked generation (the MCP tools' endpoint).
 
 Body ``{task, context_code?, generation?, max_attempts?, stream?}``. Without ``stream`` the
-answer is the result object; with it, NDJSON lines ``{"progress": {attempt, total, message}}``
-as each attempt starts and is judged, then one ``{"result": {...}}`` (or ``{"error": {...}}``).
+answer is the result object; with it, NDJSON lines ``{"progress": {done, total, message}}``
+(``done`` counts attempts judged out of ``total``, in fractions while one generates; it only
+increases), then one ``{"result": {...}}`` (or ``{"error": {...}}``).
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ async def bbj_generate(request: Request) -> Response:
 async def _stream(service: GenerateService, wanted: GenerateRequest) -> AsyncIterator[bytes]:
     events: asyncio.Queue[bytes | None] = asyncio.Queue()
 
-    async def progress(attempt: int, total: int, message: str) -> None:
-        line = {"progress": {"attempt": attempt, "total": total, "message": message}}
+    async def progress(done: float, total: int, message: str) -> None:
+        line = {"progress": {"done": round(done, 3), "total": total, "message": message}}
         await events.put(_line(line))
 
     async def work() -> GenerateResult:
