@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -29,7 +29,7 @@ from daemon.mcp_server.models import (
     WorkspaceSearchOut,
 )
 from daemon.mcp_server.services import BbjServices
-from daemon.services.generate import MAX_ATTEMPTS, GenerateRequest
+from daemon.services.generate import MAX_ATTEMPTS, GenerateRequest, RequestableGeneration
 
 MAX_CODE_CHARS = 500_000
 """Longest program (or prefix + suffix) a tool accepts: far above any real BBj source file."""
@@ -46,8 +46,6 @@ INSTRUCTIONS = (
 )
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-Generation = Literal["character", "vpro5", "bbj-gui", "dwc"]
 
 
 class BbjMcpServer(MCPServer):
@@ -153,7 +151,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
             str, Field(description="Existing BBj code the task refers to or should match.")
         ] = "",
         generation: Annotated[
-            Generation | None,
+            RequestableGeneration | None,
             Field(description="BBj generation to write for; detected from the code if omitted."),
         ] = None,
         max_attempts: Annotated[

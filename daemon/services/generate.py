@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from daemon.backends.base import Backend, ChatMessage, SamplingParams
 from daemon.backends.chatml import DEFAULT_SYSTEM_PROMPT
@@ -21,12 +21,14 @@ from daemon.errors import PromptTooLongError
 from daemon.services.chat import ChatService, Verdict, fix_request
 from daemon.services.codeblocks import extract_bbj_blocks
 from fim import describe_generation, detect_generation
-from fim.generation import GENERATIONS, MIXED, UNKNOWN, GenerationReport
+from fim.generation import UNKNOWN, GenerationReport
 
 MAX_ATTEMPTS = 5
 """The most generate→check rounds one request may ask for."""
 
-REQUESTABLE_GENERATIONS = tuple(g for g in GENERATIONS if g not in (MIXED, UNKNOWN))
+RequestableGeneration = Literal["character", "vpro5", "bbj-gui", "dwc"]
+"""The generations a caller may ask for (every one of :data:`fim.GENERATIONS` that is one)."""
+REQUESTABLE_GENERATIONS: tuple[str, ...] = get_args(RequestableGeneration)
 NO_CODE = "the answer contained no BBj code block"
 
 Progress = Callable[[float, int, str], Awaitable[None]]

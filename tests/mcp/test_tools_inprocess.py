@@ -189,3 +189,10 @@ async def test_a_broken_checker_never_reads_as_a_pass() -> None:
     data = result.structured_content
     assert data is not None and data["passed"] is False and data["attempts"] == 1
     assert data["errors"] == ["the code could not be checked: bbjcpl timed out"]
+
+
+def test_every_real_generation_can_be_asked_for() -> None:
+    from daemon.services.generate import REQUESTABLE_GENERATIONS
+    from fim.generation import GENERATIONS, MIXED, UNKNOWN
+
+    assert set(REQUESTABLE_GENERATIONS) == set(GENERATIONS) - {MIXED, UNKNOWN}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Literal
 
 from pydantic import Field
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from daemon.services.generate import (
     GenerateRequest,
     GenerateResult,
     GenerateService,
+    RequestableGeneration,
 )
 
 MAX_TASK_CHARS = 20_000
@@ -37,7 +37,7 @@ NDJSON = "application/x-ndjson"
 class BbjGenerateRequest(_Lenient):
     task: str = Field(min_length=1, max_length=MAX_TASK_CHARS)
     context_code: str = Field(default="", max_length=MAX_CONTEXT_CHARS)
-    generation: Literal["character", "vpro5", "bbj-gui", "dwc"] | None = None
+    generation: RequestableGeneration | None = None
     max_attempts: int = Field(default=3, ge=1, le=MAX_ATTEMPTS)
     stream: bool = False
 
