@@ -18,9 +18,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from daemon.instance import read_state
 from daemon.models.tinymodel import TinyModel
+from tests.backends.standins import FakeOllama, ollama_app, serving
 from tests.conftest import REPO_ROOT, RunningDaemon, daemon_env, free_port, run_cli, start_daemon
 from tests.lsp.conftest import stop_daemon_of
-from tests.mcp.standins import BAD_PROGRAM
+from tests.mcp.standins import BAD_PROGRAM, GOOD
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -253,3 +254,38 @@ async def test_completion_goes_through_the_editors_compile_gate(
         assert data["completion"] == "" or (data["checked"] and data["passed"])
         if data["checked"]:
             assert data["checker"] == "builtin"
+
+
+async def test_generate_passes_end_to_end_when_the_model_writes_good_code(
+    tiny_model: TinyModel, tmp_path: Path
+) -> None:
+    """The pass path through the real daemon: its backend is an Ollama stand-in that answers
+    every chat with known-good BBj."""
+    ollama = FakeOllama()
+    ollama.add_model("bbj-coder-tiny.f16")
+    ollama.script = [
+        {"message": {"role": "assistant", "content": GOOD}, "done": False},
+        {"message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"},
+    ]
+    with serving(ollama_app(ollama)) as url:
+        running = start_daemon(
+            tmp_path / "home",
+            "--model",
+            str(tiny_model.gguf_path),
+            BBJ_CODER_BACKEND_KIND="ollama",
+            BBJ_CODER_BACKEND_OLLAMA_URL=url,
+            BBJ_CODER_BACKEND_OLLAMA_PUSH="false",
+        )
+        try:
+            async with http_client(running) as client:
+                result = await client.call_tool(
+                    "generate_bbj_code", {"task": "count to three", "generation": "dwc"}
+                )
+        finally:
+            running.stop()
+    data = result.structured_content
+    assert data is not None and not result.is_error
+    assert data["passed"] is True and data["attempts"] == 1 and data["errors"] == []
+    assert data["code"] == "for i = 1 to 3\n  print i\nnext i\n"
+    chat = next(body for path, body in ollama.requests if path == "/api/chat")
+    assert "dwc" in chat["messages"][0]["content"]  # the asked generation reached the prompt
