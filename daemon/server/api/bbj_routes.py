@@ -35,17 +35,20 @@ async def root(request: Request) -> Response:
 
 
 def health_payload(runtime: Runtime) -> dict[str, Any]:
-    """Status and the reasons behind it, never a token or a file's content."""
+    """Status and the reasons behind it, never a token, a file's content or a local path.
+
+    ``sha256_recorded`` is the digest the model store recorded when the file was imported; it is
+    not re-computed here (hashing gigabytes per probe), ``bbj-coder doctor`` verifies it.
+    """
     info = runtime.backend_info()
     model = None
     if info is not None:
         model = {
             "name": runtime.model_name,
-            "path": info.model_path,
             "quant": info.quant,
             "context_length": info.context_length,
             "fim_format": info.fim_format,
-            "sha256": runtime.slot.sha256,
+            "sha256_recorded": runtime.slot.sha256,
             "size": runtime.slot.identity.size if runtime.slot.identity else None,
         }
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from daemon.server.api.common import (
     fim_request_from_prompt,
     guarded,
     read_json,
+    record_generation,
     require_model,
     runtime_of,
     until_disconnected,
@@ -32,6 +34,7 @@ from daemon.server.api.schemas import GenerateRequest, OllamaChatRequest, Ollama
 from daemon.server.runtime import Runtime
 
 NDJSON = "application/x-ndjson"
+log = logging.getLogger("bbj_coder.api")
 FIM_TEMPLATE = (
     "{{- if .Suffix }}<|fim_prefix|>{{ .Prompt }}<|fim_suffix|>{{ .Suffix }}<|fim_middle|>"
     "{{- else }}{{ .Prompt }}{{- end }}"
@@ -155,6 +158,8 @@ async def generate(request: Request) -> Response:
     runtime = runtime_of(request)
     body = await read_json(request, GenerateRequest)
     require_model(runtime, body.model)
+    if (problem := body.unsupported()) is not None:
+        raise ApiError(400, problem)
     if body.images:
         raise ApiError(400, "This model does not accept images.")
     if not body.prompt and body.suffix is None:
@@ -224,6 +229,7 @@ async def generate(request: Request) -> Response:
             gen = runtime.chat_service().start(messages, params, stops)
     return await _respond(
         request,
+        runtime,
         body.stream,
         gen,
         lambda text: {"model": body.model, "created_at": _created_at(), "response": text},
@@ -234,6 +240,8 @@ async def chat(request: Request) -> Response:
     runtime = runtime_of(request)
     body = await read_json(request, OllamaChatRequest)
     require_model(runtime, body.model)
+    if (problem := body.unsupported()) is not None:
+        raise ApiError(400, problem)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     with backend_errors():
         gen = runtime.chat_service().start(
@@ -241,6 +249,7 @@ async def chat(request: Request) -> Response:
         )
     return await _respond(
         request,
+        runtime,
         body.stream,
         gen,
         lambda text: {
@@ -251,12 +260,17 @@ async def chat(request: Request) -> Response:
     )
 
 
-async def _respond(request: Request, streaming: bool, gen: Generation, shape: Any) -> Response:
+async def _respond(
+    request: Request, runtime: Runtime, streaming: bool, gen: Generation, shape: Any
+) -> Response:
     started = request.scope.get("bbj.started", 0.0)
     if streaming:
-        return StreamingResponse(guarded(gen, _ndjson(gen, shape, started)), media_type=NDJSON)
+        return StreamingResponse(
+            guarded(gen, _ndjson(gen, shape, started), runtime), media_type=NDJSON
+        )
     with backend_errors():
         text = await until_disconnected(request, collect_text(gen), gen.cancel)
+    record_generation(runtime, gen)
     return JSONResponse(
         {**shape(text), "done": True, **_final_counts(gen.stats, _elapsed(started))}
     )
@@ -267,6 +281,7 @@ async def _ndjson(gen: Generation, shape: Any, started: float) -> AsyncIterator[
         async for text in gen:
             yield _line({**shape(text), "done": False})
     except Exception as exc:
+        log.exception("a streamed Ollama answer failed")
         yield _line({"error": f"Generation failed: {exc}"})
         return
     yield _line({**shape(""), "done": True, **_final_counts(gen.stats, _elapsed(started))})

@@ -49,6 +49,8 @@ class _OpenAISampling(_Lenient):
     stop: str | list[str] | None = None
     n: int = Field(default=1, ge=1, le=1)
     logit_bias: dict[int, float] | None = None
+    logprobs: bool | int | None = None
+    response_format: dict[str, Any] | None = None
 
     @field_validator("logit_bias")
     @classmethod
@@ -58,6 +60,17 @@ class _OpenAISampling(_Lenient):
         if value and any(not 0 <= token < 2**31 for token in value):
             raise ValueError("logit_bias keys must be token ids (non-negative integers)")
         return value
+
+    def unsupported(self) -> str | None:
+        """A sentence naming an option this daemon would otherwise silently ignore, or None."""
+        if self.logprobs not in (None, False):
+            return "'logprobs' is not supported by bbj-coder; leave it out."
+        if self.response_format and self.response_format.get("type", "text") != "text":
+            return (
+                f"'response_format' of type {self.response_format.get('type')!r} is not "
+                "supported by bbj-coder; only plain text answers are produced."
+            )
+        return None
 
     def bias(self) -> tuple[tuple[int, float], ...]:
         return tuple(sorted((self.logit_bias or {}).items()))
@@ -72,6 +85,18 @@ class ChatCompletionRequest(_OpenAISampling):
     messages: list[OpenAIMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
     tools: list[Any] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    top_logprobs: int | None = None
+
+    def unsupported(self) -> str | None:
+        if self.top_logprobs:
+            return "'top_logprobs' is not supported by bbj-coder; leave it out."
+        if isinstance(self.tool_choice, dict) or self.tool_choice == "required":
+            return (
+                "'tool_choice' cannot force a tool call: bbj-coder does not call tools; "
+                "send tool_choice 'auto' or 'none', or leave it out."
+            )
+        return super().unsupported()
 
 
 class CompletionRequest(_OpenAISampling):
@@ -88,6 +113,13 @@ class CompletionRequest(_OpenAISampling):
 
     def prompt_text(self) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
+
+    def unsupported(self) -> str | None:
+        if self.echo and self.stream:
+            return "'echo' is not supported with 'stream'; send one of them."
+        if self.echo and self.suffix is not None:
+            return "'echo' is not supported with 'suffix' (fill-in-the-middle); send one of them."
+        return super().unsupported()
 
 
 class OllamaOptions(_Lenient):
@@ -111,6 +143,13 @@ class _OllamaBase(_Lenient):
     stream: bool = True
     options: OllamaOptions = Field(default_factory=OllamaOptions)
     keep_alive: int | float | str | None = None
+    format: str | dict[str, Any] | None = None
+
+    def unsupported(self) -> str | None:
+        """A sentence naming an option this daemon would otherwise silently ignore, or None."""
+        if self.format:
+            return "'format' (JSON output) is not supported by bbj-coder; leave it out."
+        return None
 
     @field_validator("keep_alive")
     @classmethod
