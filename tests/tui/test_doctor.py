@@ -409,3 +409,15 @@ async def test_outcomes_must_say_what_to_do() -> None:
         CheckOutcome("X", "fail", "broken")
     with pytest.raises(ValueError, match="unknown verdict"):
         CheckOutcome("X", "maybe", "hm", "do")  # type: ignore[arg-type]
+
+
+async def test_a_bbjcpl_the_daemon_rests_is_a_warning(home: AppPaths) -> None:
+    from dataclasses import replace
+
+    ctx = await gather_context(home, DoctorSettings())
+    served = (
+        "built-in checker while bbjcpl at /x/bbjcpl is unhealthy (bbjcpl did not finish "
+        "within 10 s and was stopped); bbjcpl is retried in 55 s"
+    )
+    outcome = await check_compiler(replace(ctx, health={"checker": served}))
+    assert outcome.verdict == "warn" and "unhealthy" in outcome.summary
