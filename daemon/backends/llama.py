@@ -129,6 +129,11 @@ class LlamaBackend:
                 f"llama.cpp could not load {self.options.model_path}: {exc}. The file may be "
                 "corrupt, truncated or of an architecture this llama.cpp does not support."
             ) from exc
+        except Exception as exc:  # e.g. jinja2's TemplateSyntaxError for a broken chat_template
+            raise ModelLoadError(
+                f"llama.cpp could not load {self.options.model_path}: "
+                f"{type(exc).__name__}: {exc} (is the GGUF's chat_template valid Jinja?)"
+            ) from exc
 
     def _index_special_tokens(self, llm: Any) -> None:
         texts = set(CHATML_MARKERS) | set(CHATML_STOPS)
