@@ -109,7 +109,7 @@ class BackendSettings:
     upstream_ca_bundle: str = setting("", "Extra CA certificates (PEM) to trust for the upstream.")
     retry_backoff_s: float = setting(30.0, "Seconds before a failed backend is tried again.")
     upstream_read_timeout_s: float = setting(
-        20.0, "Seconds an Ollama or upstream server may go silent mid-answer before it is dropped."
+        20.0, "Seconds the team server may go silent mid-answer before the answer fails."
     )
 
 
