@@ -153,21 +153,102 @@ def test_plain_completion_streams_send_usage_when_asked(daemon) -> None:
     [
         (CHAT, {"logprobs": True}, "logprobs"),
         (CHAT, {"top_logprobs": 3, "logprobs": True}, "logprobs"),
-        (CHAT, {"response_format": {"type": "json_object"}}, "response_format"),
+        (CHAT, {"response_format": {"type": "yaml"}}, "response_format"),
+        (CHAT, {"response_format": {"type": "json_schema", "json_schema": {}}}, "response_format"),
+        (
+            CHAT,
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "x"}}}},
+            "response_format",
+        ),
         (CHAT, {"tool_choice": "required", "tools": []}, "tool_choice"),
-        (COMPLETIONS, {"logprobs": 2}, "logprobs"),
+        (COMPLETIONS, {"logprobs": 2, "stream": True}, "logprobs"),
+        (COMPLETIONS, {"prompt": "a", "suffix": "b", "logprobs": 1}, "logprobs"),
         (COMPLETIONS, {"echo": True, "stream": True}, "echo"),
         (COMPLETIONS, {"echo": True, "suffix": "y"}, "echo"),
-        ("/api/generate", {"format": "json", "stream": False}, "format"),
-        ("/api/chat", {"format": "json", "stream": False}, "format"),
+        ("/api/generate", {"format": "yaml", "stream": False}, "format"),
+        ("/api/generate", {"format": "json", "suffix": "x", "stream": False}, "format"),
+        ("/api/chat", {"format": "xml", "stream": False}, "format"),
     ],
 )
 def test_unsupported_options_are_refused_by_name(daemon, path, extra, option) -> None:
-    body = {"model": "bbj-coder", **extra}
-    body.update({"messages": USER} if "chat" in path else {"prompt": "x = "})
+    body = {"model": "bbj-coder", **({"messages": USER} if "chat" in path else {"prompt": "x"})}
+    body.update(extra)
     with daemon.client() as http:
         response = http.post(path, json=body)
     assert option in _error_message(response)
+
+
+def test_completion_logprobs_are_those_of_the_sampled_tokens(daemon) -> None:
+    with daemon.client() as http:
+        response = http.post(
+            COMPLETIONS,
+            json={
+                "model": "bbj-coder",
+                "prompt": "x = ",
+                "max_tokens": 6,
+                "temperature": 0,
+                "logprobs": 2,
+            },
+        )
+    assert response.status_code == 200, response.text
+    choice = response.json()["choices"][0]
+    logprobs = choice["logprobs"]
+    assert logprobs["tokens"] and choice["text"].startswith("".join(logprobs["tokens"])[:1])
+    assert (
+        len(logprobs["token_logprobs"]) == len(logprobs["tokens"]) == len(logprobs["top_logprobs"])
+    )
+    for value, top in zip(logprobs["token_logprobs"], logprobs["top_logprobs"], strict=True):
+        assert value <= 0 and 1 <= len(top) <= 2
+        assert value == pytest.approx(max(top.values()))  # greedy: the chosen one is the likeliest
+
+
+def _chat(daemon, response_format: dict) -> str:
+    body = {"model": "bbj-coder", "messages": USER, "max_tokens": 24}
+    with daemon.client() as http:
+        response = http.post(CHAT, json={**body, "response_format": response_format})
+    assert response.status_code == 200, response.text
+    return response.json()["choices"][0]["message"]["content"]
+
+
+def test_json_mode_constrains_the_answer(daemon) -> None:
+    assert _chat(daemon, {"type": "json_object"}).lstrip().startswith("{")
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
+    answer = _chat(daemon, {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}})
+    assert re.match(r'\s*\{\s*"a"\s*:', answer), answer
+
+
+def test_ollama_format_json_constrains_the_answer(daemon) -> None:
+    with daemon.client() as http:
+        response = http.post(
+            "/api/generate",
+            json={
+                "model": "bbj-coder",
+                "prompt": "hi",
+                "stream": False,
+                "format": "json",
+                "options": {"num_predict": 16},
+            },
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["response"].lstrip().startswith("{")
+
+
+def test_json_mode_and_logprobs_need_the_embedded_backend() -> None:
+    from daemon.backends.base import BackendInfo
+    from daemon.server.api.errors import ApiError
+    from daemon.server.api.structured import response_format_grammar
+
+    class OllamaServed:
+        def backend_info(self) -> BackendInfo:
+            return BackendInfo("ollama", "m", "", 4096, None, "Q4")
+
+    with pytest.raises(ApiError, match=r"'response_format' needs the embedded llama\.cpp"):
+        response_format_grammar(OllamaServed(), {"type": "json_object"})  # type: ignore[arg-type]
 
 
 def test_text_response_format_is_accepted(daemon) -> None:

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,6 +32,7 @@ from daemon.server.api.common import (
 from daemon.server.api.errors import ApiError
 from daemon.server.api.fim_headers import fim_headers
 from daemon.server.api.schemas import GenerateRequest, OllamaChatRequest, OllamaOptions, ShowRequest
+from daemon.server.api.structured import ollama_format_grammar
 from daemon.server.runtime import Runtime
 
 NDJSON = "application/x-ndjson"
@@ -158,8 +160,6 @@ async def generate(request: Request) -> Response:
     runtime = runtime_of(request)
     body = await read_json(request, GenerateRequest)
     require_model(runtime, body.model)
-    if (problem := body.unsupported()) is not None:
-        raise ApiError(400, problem)
     if body.images:
         raise ApiError(400, "This model does not accept images.")
     if not body.prompt and body.suffix is None:
@@ -187,6 +187,9 @@ async def generate(request: Request) -> Response:
             seed=body.options.seed,
             stop=body.options.stops(),
         )
+    grammar = ollama_format_grammar(runtime, body.format)
+    if fim_request is not None and grammar is not None:
+        raise ApiError(400, "'format' is not supported for fill-in-the-middle (suffix) requests.")
     if fim_request is not None:
         with backend_errors():
             service = runtime.require_fim()
@@ -217,7 +220,8 @@ async def generate(request: Request) -> Response:
             final = {**final, "response": result.text}
             return JSONResponse(final, headers=fim_headers(result))
         return _ndjson_or_json(True, lines, headers=fim_headers(result))
-    params, stops = _params(runtime, body.options, fim=False), body.options.stops()
+    params = replace(_params(runtime, body.options, fim=False), grammar=grammar)
+    stops = body.options.stops()
     with backend_errors():
         if body.raw:
             gen: Generation = StoppedStream(
@@ -240,13 +244,11 @@ async def chat(request: Request) -> Response:
     runtime = runtime_of(request)
     body = await read_json(request, OllamaChatRequest)
     require_model(runtime, body.model)
-    if (problem := body.unsupported()) is not None:
-        raise ApiError(400, problem)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
+    grammar = ollama_format_grammar(runtime, body.format)
+    params = replace(_params(runtime, body.options, fim=False), grammar=grammar)
     with backend_errors():
-        gen = runtime.chat_service().start(
-            messages, _params(runtime, body.options, fim=False), body.options.stops()
-        )
+        gen = runtime.chat_service().start(messages, params, body.options.stops())
     return await _respond(
         request,
         runtime,

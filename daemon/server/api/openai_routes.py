@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -31,6 +32,11 @@ from daemon.server.api.common import (
 from daemon.server.api.errors import ApiError, error_body
 from daemon.server.api.fim_headers import fim_headers
 from daemon.server.api.schemas import ChatCompletionRequest, CompletionRequest
+from daemon.server.api.structured import (
+    completion_logprobs,
+    require_embedded,
+    response_format_grammar,
+)
 from daemon.server.runtime import Runtime
 from daemon.services.fim import FimResult
 
@@ -113,12 +119,14 @@ async def chat_completions(request: Request) -> Response:
     body = await read_json(request, ChatCompletionRequest)
     require_model(runtime, body.model)
     _refuse_unsupported(body.unsupported())
+    grammar = response_format_grammar(runtime, body.response_format)
     requested = body.max_completion_tokens or body.max_tokens
     messages = [
         ChatMessage(m.role if m.role != "developer" else "system", m.text()) for m in body.messages
     ]
     with backend_errors():
-        gen = runtime.chat_service().start(messages, _chat_params(runtime, body), body.stops())
+        params = replace(_chat_params(runtime, body), grammar=grammar)
+        gen = runtime.chat_service().start(messages, params, body.stops())
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "created": int(time.time()),
@@ -208,6 +216,8 @@ async def completions(request: Request) -> Response:
         stop=body.stops(),
         logit_bias=body.bias(),
     )
+    if fim_request is not None and body.logprobs is not None:
+        raise ApiError(400, "'logprobs' is not supported for fill-in-the-middle completions.")
     if fim_request is None:
         if not body.prompt_text():
             raise ApiError(400, "'prompt' is empty; send the text the model should continue.")
@@ -271,7 +281,10 @@ async def _plain_completion(
         top_p=body.top_p or 1.0,
         seed=body.seed,
         logit_bias=body.bias(),
+        logprobs=body.logprobs,
     )
+    if body.logprobs is not None:
+        require_embedded(runtime, "logprobs")
     with backend_errors():
         gen = StoppedStream(runtime.require_backend().fim(body.prompt_text(), params), body.stops())
     if body.stream:
@@ -288,6 +301,9 @@ async def _plain_completion(
     clamped = clamped_max_tokens(runtime, body.max_tokens, gen.stats)
     response = _completion_body(meta, prefix + text, gen.stats)
     response["usage"] = _usage(gen.stats, clamped)
+    if body.logprobs is not None:
+        logprobs = completion_logprobs(gen.stats.logprobs or [], text)
+        response["choices"][0]["logprobs"] = logprobs
     return JSONResponse(response, headers=_clamp_headers(clamped))
 
 

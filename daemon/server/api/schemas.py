@@ -49,7 +49,6 @@ class _OpenAISampling(_Lenient):
     stop: str | list[str] | None = None
     n: int = Field(default=1, ge=1, le=1)
     logit_bias: dict[int, float] | None = None
-    logprobs: bool | int | None = None
     response_format: dict[str, Any] | None = None
 
     @field_validator("logit_bias")
@@ -63,13 +62,6 @@ class _OpenAISampling(_Lenient):
 
     def unsupported(self) -> str | None:
         """A sentence naming an option this daemon would otherwise silently ignore, or None."""
-        if self.logprobs not in (None, False):
-            return "'logprobs' is not supported by bbj-coder; leave it out."
-        if self.response_format and self.response_format.get("type", "text") != "text":
-            return (
-                f"'response_format' of type {self.response_format.get('type')!r} is not "
-                "supported by bbj-coder; only plain text answers are produced."
-            )
         return None
 
     def bias(self) -> tuple[tuple[int, float], ...]:
@@ -86,11 +78,15 @@ class ChatCompletionRequest(_OpenAISampling):
     max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
     tools: list[Any] | None = None
     tool_choice: str | dict[str, Any] | None = None
-    top_logprobs: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
     def unsupported(self) -> str | None:
-        if self.top_logprobs:
-            return "'top_logprobs' is not supported by bbj-coder; leave it out."
+        if self.logprobs or self.top_logprobs:
+            return (
+                "'logprobs' is not supported for chat answers (they pass through the "
+                "compile-check loop); use /v1/completions with 'logprobs'."
+            )
         if isinstance(self.tool_choice, dict) or self.tool_choice == "required":
             return (
                 "'tool_choice' cannot force a tool call: bbj-coder does not call tools; "
@@ -103,6 +99,7 @@ class CompletionRequest(_OpenAISampling):
     prompt: str | list[str]
     suffix: str | None = None
     echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @field_validator("prompt")
     @classmethod
@@ -119,6 +116,10 @@ class CompletionRequest(_OpenAISampling):
             return "'echo' is not supported with 'stream'; send one of them."
         if self.echo and self.suffix is not None:
             return "'echo' is not supported with 'suffix' (fill-in-the-middle); send one of them."
+        if self.logprobs is not None and (self.stream or self.echo):
+            return "'logprobs' is not supported with 'stream' or 'echo'; send it alone."
+        if self.response_format and self.response_format.get("type", "text") != "text":
+            return "'response_format' applies to /v1/chat/completions, not to completions."
         return super().unsupported()
 
 
@@ -144,12 +145,6 @@ class _OllamaBase(_Lenient):
     options: OllamaOptions = Field(default_factory=OllamaOptions)
     keep_alive: int | float | str | None = None
     format: str | dict[str, Any] | None = None
-
-    def unsupported(self) -> str | None:
-        """A sentence naming an option this daemon would otherwise silently ignore, or None."""
-        if self.format:
-            return "'format' (JSON output) is not supported by bbj-coder; leave it out."
-        return None
 
     @field_validator("keep_alive")
     @classmethod
