@@ -321,3 +321,69 @@ def test_an_oversized_chunked_body_is_refused(daemon) -> None:
         except httpx.WriteError:
             return  # the daemon answered and closed before the upload ended: also a refusal
     assert response.status_code == 413
+
+
+# item 29 (second half): a stream that fails mid-answer leaves a log line with the traceback ---
+class _FailingBackend:
+    name = "llama"
+
+    def info(self):  # type: ignore[no-untyped-def]
+        from daemon.backends.base import BackendInfo
+
+        return BackendInfo("llama", "m", "", 4096, None, "Q4")
+
+    def _failing(self):  # type: ignore[no-untyped-def]
+        from daemon.backends.base import TextStream
+
+        stream = TextStream()
+        stream.put("partial ")
+        stream.finish(RuntimeError("kaboom in the backend"))
+        return stream
+
+    def chat(self, messages, params):  # type: ignore[no-untyped-def]
+        return self._failing()
+
+    def fim(self, prompt, params):  # type: ignore[no-untyped-def]
+        return self._failing()
+
+    def in_flight(self) -> dict[str, int]:
+        return {}
+
+    def generated_tokens(self) -> int:
+        return 0
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (CHAT, {"model": "m", "messages": USER, "stream": True}),
+        (COMPLETIONS, {"model": "m", "prompt": "x", "stream": True}),
+        ("/api/chat", {"model": "m", "messages": USER}),
+        ("/api/generate", {"model": "m", "prompt": "x", "raw": True}),
+    ],
+)
+def test_a_stream_failing_mid_answer_is_logged(tmp_path, caplog, path, body) -> None:
+    from daemon.config import Config
+    from daemon.paths import AppPaths
+    from daemon.server.api import create_app
+    from daemon.server.loader import ModelSlot
+    from daemon.server.runtime import Runtime
+
+    folders = ("config", "models", "logs", "cache", "state", "run")
+    paths = AppPaths(*(tmp_path / name for name in folders))
+    slot = ModelSlot(name="m", path=None, backend=_FailingBackend())  # type: ignore[arg-type]
+    runtime = Runtime(config=Config(), paths=paths, token="t", slot=slot)
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.post(path, json=body, headers={"Authorization": "Bearer t"})
+
+    response = asyncio.run(post())
+    assert response.status_code == 200
+    assert "kaboom in the backend" in response.text  # the client's error event
+    logged = [r for r in caplog.records if r.exc_info and "kaboom" in str(r.exc_info[1])]
+    assert logged, "the failure left no log line with its traceback"
