@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ def test_a_broken_chat_template_degrades_instead_of_crashing(tiny_model, tmp_pat
         assert health["status"] == "degraded"
         assert "badtpl.gguf" in health["model_error"]
         assert "chat_template" in health["model_error"]
+        assert str(tmp_path) not in json.dumps(health)  # the file's name, not where it lives
         reload = httpx.post(f"{running.url}/v1/admin/reload", headers=running.headers)
         assert reload.status_code < 500, reload.text
         assert httpx.get(f"{running.url}/health").json()["status"] == "degraded"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -51,7 +52,7 @@ def health_payload(runtime: Runtime) -> dict[str, Any]:
             "sha256_recorded": runtime.slot.sha256,
             "size": runtime.slot.identity.size if runtime.slot.identity else None,
         }
-    return {
+    payload = {
         "status": runtime.status,
         "version": runtime.version,
         "uptime_s": round(time.time() - runtime.started_at, 1),
@@ -70,6 +71,21 @@ def health_payload(runtime: Runtime) -> dict[str, Any]:
         "fim": {"available": runtime.fim is not None},
         "checker": runtime.checker_description(),
     }
+    return _without_model_folder(payload, runtime.slot.path)
+
+
+def _without_model_folder(value: Any, path: Path | None) -> Any:
+    """``value`` with the model's absolute path cut to its file name in every string (reasons
+    and errors quote it), so the unauthenticated /health reveals no local folder."""
+    if path is None:
+        return value
+    if isinstance(value, str):
+        return value.replace(str(path), path.name)
+    if isinstance(value, dict):
+        return {key: _without_model_folder(item, path) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_model_folder(item, path) for item in value]
+    return value
 
 
 async def health(request: Request) -> Response:
