@@ -4,6 +4,7 @@ two functions."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from daemon.backends.base import TokenLogprob
@@ -38,3 +39,25 @@ def token_logprob(llm: Any, token: int, top: int) -> TokenLogprob:
 
 def _piece(llm: Any, token: int) -> str:
     return str(llm._model.detokenize([token], special=False).decode("utf-8", errors="replace"))
+
+
+def chat_template_problem(path: Path) -> str | None:
+    """Why the GGUF's ``tokenizer.chat_template`` would stop llama-cpp-python from loading it
+    (it compiles the template with Jinja at load time), or None when it has none or it is valid.
+    """
+    import gguf
+    import jinja2
+    import jinja2.sandbox
+
+    try:
+        field = gguf.GGUFReader(path, "r").get_field("tokenizer.chat_template")
+    except (OSError, ValueError) as exc:
+        return f"cannot read {path.name}: {exc}"
+    if field is None:
+        return None
+    template = bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
+    try:
+        jinja2.sandbox.ImmutableSandboxedEnvironment().from_string(template)
+    except jinja2.TemplateError as exc:
+        return f"the chat_template of {path.name} is not valid Jinja: {exc}"
+    return None
