@@ -77,8 +77,12 @@ def assemble_prompt(
     chosen ones keep their given order.  Formats without repo-level tokens drop all context.
     """
     usable = tuple(context) if fmt.supports_repo_level else ()
-    request = _Request(prefix, suffix, fmt, count_tokens, usable, path, prefix_share, context_share)
     skeleton = count_tokens(fmt.render("", "", path=path))
+    if path is not None and skeleton > max_prompt_tokens:
+        # The file name is a hint; one too long for the whole budget is left out.
+        path = None
+        skeleton = count_tokens(fmt.render("", "", path=None))
+    request = _Request(prefix, suffix, fmt, count_tokens, usable, path, prefix_share, context_share)
     if skeleton > max_prompt_tokens:
         raise ValueError(
             f"max_prompt_tokens={max_prompt_tokens} cannot hold the {fmt.name} FIM tokens "

@@ -25,6 +25,17 @@ class SamplingParams:
     seed: int | None = None
     repeat_penalty: float = 1.0
     logit_bias: tuple[tuple[int, float], ...] = ()
+    grammar: str | None = None  # GBNF constraining the output (JSON mode); embedded llama only
+    logprobs: int | None = None  # record each token's logprob and this many alternatives
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token's log-probability and the most likely alternatives at its place."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -37,6 +48,7 @@ class GenerationStats:
     prompt_eval_s: float = 0.0
     eval_s: float = 0.0
     finish_reason: str = "stop"
+    logprobs: list[TokenLogprob] | None = None  # filled when SamplingParams.logprobs is set
 
     @property
     def evaluated_prompt_tokens(self) -> int:

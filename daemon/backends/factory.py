@@ -122,6 +122,7 @@ def upstream_backend(config: Config, name: str, path: Path | None) -> Backend:
             fim_format=_fim_format(config, path),
             context_length=config.model.n_ctx,
             gguf_path=path,
+            read_timeout_s=settings.upstream_read_timeout_s,
         )
     )
 

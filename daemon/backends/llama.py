@@ -22,6 +22,7 @@ from typing import Any
 
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
 from daemon.backends.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
+from daemon.backends.llama_extras import compiled_grammar, token_logprob
 from daemon.errors import (
     BackendUnavailableError,
     GenerationError,
@@ -128,6 +129,11 @@ class LlamaBackend:
             raise ModelLoadError(
                 f"llama.cpp could not load {self.options.model_path}: {exc}. The file may be "
                 "corrupt, truncated or of an architecture this llama.cpp does not support."
+            ) from exc
+        except Exception as exc:  # e.g. jinja2's TemplateSyntaxError for a broken chat_template
+            raise ModelLoadError(
+                f"llama.cpp could not load {self.options.model_path}: "
+                f"{type(exc).__name__}: {exc} (is the GGUF's chat_template valid Jinja?)"
             ) from exc
 
     def _index_special_tokens(self, llm: Any) -> None:
@@ -299,7 +305,10 @@ class LlamaBackend:
             min_p=0.0,
             repeat_penalty=params.repeat_penalty,
             logits_processor=_bias_processor(params.logit_bias),
+            grammar=compiled_grammar(params.grammar),
         )
+        if params.logprobs is not None:
+            stats.logprobs = []
         for token in generator:
             if first_token_at is None:
                 first_token_at = time.perf_counter()
@@ -313,6 +322,8 @@ class LlamaBackend:
                 break
             stats.completion_tokens += 1
             lane.generated += 1
+            if stats.logprobs is not None and params.logprobs is not None:
+                stats.logprobs.append(token_logprob(llm, token, params.logprobs))
             text = decoder.decode(llm._model.detokenize([token], special=False))
             if text:
                 stream.put(text)

@@ -50,6 +50,7 @@ class OpenAIOptions:
     api_key: str | None = None
     ca_bundle: Path | None = None
     timeout_s: float = 60.0
+    read_timeout_s: float = 20.0  # silence allowed mid-answer (backend.upstream_read_timeout_s)
     fim_format: FimFormat | None = None
     context_length: int = 4096
     gguf_path: Path | None = None  # a local copy of the model, for exact token counts
@@ -72,6 +73,7 @@ class OpenAIUpstreamBackend(HttpBackend):
         super().__init__(options.base_url, options.gguf_path, options.context_length)
         self.options = options
         self.base_url = options.base_url.rstrip("/")
+        self._generation_timeout = httpx.Timeout(options.timeout_s, read=options.read_timeout_s)
 
     # life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:

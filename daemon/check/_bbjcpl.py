@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -23,10 +24,12 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from daemon.check._builtin import BuiltinChecker
 from daemon.check._types import CheckerConfigError, CheckResult, Diagnostic
 from fim.language import SOURCE_EXTENSIONS
 
 ERROR_MARKER = ": error at line "
+TIMEOUT_PROBLEM = "bbjcpl did not finish within"
 NOT_FOUND_HINT = "set check.bbjcpl or BBJ_HOME"
 _LOCATION = re.compile(r"\s*(\d+)\s*\((\d+)\)\s*:(.*)\Z", re.DOTALL)
 _GUESSED_LINE = re.compile(r"\bline\s+(\d+)|\((\d+)\)", re.IGNORECASE)
@@ -35,6 +38,9 @@ _JVM_NOTICE = re.compile(
     r"^(?:NOTE: )?Picked up (?:_JAVA_OPTIONS|JAVA_TOOL_OPTIONS|JDK_JAVA_OPTIONS)"
 )
 _PROGRAM_NAMES = ("bbjcpl", "bbjcpl.exe")
+STDERR_LIMIT = 1024 * 1024  # bytes of stderr kept per run; the rest is read and dropped
+MAX_DIAGNOSTICS = 200
+log = logging.getLogger("bbj_coder.check")
 
 
 # ------------------------------------------------------------------------------- discovery
@@ -134,6 +140,10 @@ def parse_bbjcpl_stderr(stderr: str) -> tuple[tuple[Diagnostic, ...], str | None
             unparsed.append(text.strip())
     tool_error = f"bbjcpl failed: {unparsed[0]}" if unparsed and not diagnostics else None
     diagnostics.extend(Diagnostic(_guess_line(t), f"bbjcpl: {t}") for t in unparsed)
+    if len(diagnostics) > MAX_DIAGNOSTICS:
+        hidden = len(diagnostics) - MAX_DIAGNOSTICS
+        diagnostics = diagnostics[:MAX_DIAGNOSTICS]
+        diagnostics.append(Diagnostic(0, f"bbjcpl: {hidden} more problems not shown"))
     return tuple(diagnostics), tool_error
 
 
@@ -145,17 +155,33 @@ def _new_process_group() -> dict[str, Any]:
 
 
 def _kill_tree(process: asyncio.subprocess.Process) -> None:
-    """Kill bbjcpl and everything it started (it runs in its own session on POSIX)."""
-    if process.returncode is not None:
-        return
-    try:
-        if os.name == "posix":
+    """Kill bbjcpl and everything it started (it runs in its own session on POSIX), even
+    after bbjcpl itself exited: a child it backgrounded is still in its process group."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
-        else:
-            process.kill()
-    except (ProcessLookupError, PermissionError):
+    if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
+
+
+async def _exited(process: asyncio.subprocess.Process) -> None:
+    """Wait until bbjcpl itself exits (``process.wait()`` also waits for its pipes to close,
+    which a child it left behind can hold open for ever)."""
+    while process.returncode is None:
+        await asyncio.sleep(0.02)
+
+
+async def _read_capped(stream: asyncio.StreamReader, limit: int) -> tuple[bytes, bool]:
+    """Read ``stream`` to its end keeping at most ``limit`` bytes; (kept, truncated)."""
+    kept = bytearray()
+    truncated = False
+    while chunk := await stream.read(65536):
+        room = limit - len(kept)
+        if room > 0:
+            kept += chunk[:room]
+        truncated = truncated or len(chunk) > room
+    return bytes(kept), truncated
 
 
 class BbjcplChecker:
@@ -163,7 +189,11 @@ class BbjcplChecker:
 
     Each run gets a private temp directory (mode 0700), never goes through a shell, is killed
     with its whole process tree after ``timeout_s``, and waits for one of ``max_concurrency``
-    slots. Results are cached by content hash; tool failures are never cached.
+    slots. Results are cached by content hash; tool failures are never cached. Its stderr is
+    read up to :data:`STDERR_LIMIT` bytes and at most :data:`MAX_DIAGNOSTICS` are reported.
+
+    A run that times out trips a circuit breaker: for ``retry_s`` seconds the built-in checker
+    answers instead (its results name it), then bbjcpl is tried again.
     """
 
     name = "bbjcpl"
@@ -175,6 +205,7 @@ class BbjcplChecker:
         timeout_s: float = 10.0,
         max_concurrency: int = 2,
         cache_size: int = 256,
+        retry_s: float = 60.0,
     ) -> None:
         if timeout_s <= 0:
             raise CheckerConfigError(f"the bbjcpl timeout must be positive, not {timeout_s}")
@@ -187,6 +218,10 @@ class BbjcplChecker:
         self.max_concurrency = max_concurrency
         self.cache_size = max(0, cache_size)
         self.runs = 0
+        self.retry_s = max(0.0, retry_s)
+        self._resting_until = 0.0
+        self._rest_reason: str | None = None
+        self._fallback = BuiltinChecker(note="bbjcpl is resting after a timeout")
         self._cache: OrderedDict[str, CheckResult] = OrderedDict()
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -203,10 +238,15 @@ class BbjcplChecker:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
+        if self.resting() is not None:
+            return await self._fallback.check(code, filename)
         async with self._slot():
             stderr, problem = await self._run(code, filename)
         if problem is not None:
+            if problem.startswith(TIMEOUT_PROBLEM):
+                self._rest(problem)
             return self._failure(problem, started)
+        self._rest_reason = None
         diagnostics, tool_error = parse_bbjcpl_stderr(stderr)
         result = CheckResult(
             ok=not diagnostics and tool_error is None,
@@ -218,6 +258,24 @@ class BbjcplChecker:
         if tool_error is None:
             self._remember(key, result)
         return result
+
+    def resting(self) -> str | None:
+        """Why bbjcpl is resting (the built-in checker answers meanwhile); None when in use."""
+        if self._rest_reason is None or time.monotonic() >= self._resting_until:
+            return None
+        return self._rest_reason
+
+    def retry_in_s(self) -> float:
+        return max(0.0, self._resting_until - time.monotonic())
+
+    def _rest(self, problem: str) -> None:
+        self._rest_reason = problem
+        self._resting_until = time.monotonic() + self.retry_s
+        log.warning(
+            "%s; the built-in checker serves for the next %g s, then bbjcpl is tried again",
+            problem,
+            self.retry_s,
+        )
 
     def executable_problem(self) -> str | None:
         """Why bbjcpl cannot be run, in words (None when it looks runnable)."""
@@ -275,7 +333,7 @@ class BbjcplChecker:
                 "-N",
                 str(source),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=str(source.parent),
                 **_new_process_group(),
@@ -289,16 +347,26 @@ class BbjcplChecker:
         return await self._collect(process)
 
     async def _collect(self, process: asyncio.subprocess.Process) -> tuple[str, str | None]:
+        assert process.stderr is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        reading = asyncio.ensure_future(_read_capped(process.stderr, STDERR_LIMIT))
         try:
-            _stdout, stderr = await asyncio.wait_for(process.communicate(), self.timeout_s)
+            await asyncio.wait_for(_exited(process), self.timeout_s)
+            _kill_tree(process)  # a child it left behind would hold stderr open
+            data, truncated = await asyncio.wait_for(reading, max(deadline - loop.time(), 0.5))
         except asyncio.TimeoutError:
             _kill_tree(process)
+            reading.cancel()
             await process.wait()
-            return "", f"bbjcpl did not finish within {self.timeout_s:g} s and was stopped"
+            return "", f"{TIMEOUT_PROBLEM} {self.timeout_s:g} s and was stopped"
         except asyncio.CancelledError:
             _kill_tree(process)
+            reading.cancel()
             raise
-        text = stderr.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
+        if truncated:
+            text = text.rsplit("\n", 1)[0]  # the last line may be cut in the middle
         if process.returncode not in (0, None) and not text.strip():
             return "", f"bbjcpl exited with status {process.returncode} and printed no errors"
         return text, None

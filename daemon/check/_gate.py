@@ -9,7 +9,9 @@ checker (bbjcpl) checks both whole programs. Either way the work runs off the ev
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -77,11 +79,18 @@ class JudgesUnits(Protocol):
 
 
 class CompletionGate:
-    """Judges the completions of one FIM request against that request's baseline."""
+    """Judges the completions of one FIM request against that request's baseline.
 
-    def __init__(self, checker: Checker) -> None:
+    With ``time_budget_s`` (the FIM time budget, counted from the gate's creation) a whole-
+    program check that would overrun it is not waited for: the built-in checker judges that
+    completion instead, while the slow check runs on in the background (so a hung bbjcpl still
+    reaches its own timeout and trips its circuit breaker).
+    """
+
+    def __init__(self, checker: Checker, time_budget_s: float | None = None) -> None:
         self.checker = checker
         self._baselines: dict[tuple[str, str], CheckResult] = {}
+        self._deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
 
     async def judge(self, prefix: str, completion: str, suffix: str) -> GateVerdict:
         if isinstance(self.checker, JudgesUnits):
@@ -90,6 +99,40 @@ class CompletionGate:
                 return verdict
         key = (prefix, suffix)
         if key not in self._baselines:
-            self._baselines[key] = await self.checker.check(prefix + suffix, GATE_FILENAME)
-        candidate = await self.checker.check(prefix + completion + suffix, GATE_FILENAME)
+            baseline = await self._within_budget(prefix + suffix)
+            if baseline is None:
+                return await _builtin_gate().judge(prefix, completion, suffix)
+            self._baselines[key] = baseline
+        candidate = await self._within_budget(prefix + completion + suffix)
+        if candidate is None:
+            return await _builtin_gate().judge(prefix, completion, suffix)
         return compare(self._baselines[key], candidate)
+
+    async def _within_budget(self, code: str) -> CheckResult | None:
+        """The check's result, or None when it would not finish within the time budget."""
+        work = asyncio.ensure_future(self.checker.check(code, GATE_FILENAME))
+        if self._deadline is None:
+            return await work
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(work), max(self._deadline - time.monotonic(), 0.0)
+            )
+        except asyncio.TimeoutError:
+            _BACKGROUND.add(work)
+            work.add_done_callback(_BACKGROUND.discard)
+            logger.info("%s is slower than the FIM time budget", self.checker.name)
+            return None
+
+
+_BACKGROUND: set[asyncio.Future[CheckResult]] = set()
+
+
+def _builtin_gate() -> CompletionGate:
+    return CompletionGate(_builtin_checker())
+
+
+@functools.cache
+def _builtin_checker() -> Checker:
+    from daemon.check._builtin import BuiltinChecker  # _builtin imports this module
+
+    return BuiltinChecker(note="bbjcpl was slower than the FIM time budget")

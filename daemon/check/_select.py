@@ -16,6 +16,7 @@ def select_checker(
     bbjcpl: str | None = None,
     timeout_s: float = 10.0,
     max_concurrency: int = 2,
+    retry_s: float = 60.0,
 ) -> Checker:
     """The checker for ``mode``: ``auto`` uses bbjcpl when it is found, else the built-in one.
 
@@ -31,13 +32,16 @@ def select_checker(
         return BuiltinChecker()
     found = find_bbjcpl(bbjcpl)
     if found is not None:
-        return BbjcplChecker(found, timeout_s=timeout_s, max_concurrency=max_concurrency)
+        return BbjcplChecker(
+            found, timeout_s=timeout_s, max_concurrency=max_concurrency, retry_s=retry_s
+        )
     if wanted == "bbjcpl":
         configured = (bbjcpl or "").strip()
         return BbjcplChecker(
             Path(configured).expanduser() if configured else None,
             timeout_s=timeout_s,
             max_concurrency=max_concurrency,
+            retry_s=retry_s,
         )
     where = f"bbjcpl not found at {bbjcpl}" if bbjcpl else "bbjcpl not found"
     return BuiltinChecker(note=f"{where}: {NOT_FOUND_HINT}")
@@ -47,6 +51,12 @@ def describe_checker(checker: Checker) -> str:
     """One line for /health and the CLI: which checker runs, and why when it is a fallback."""
     if isinstance(checker, BbjcplChecker):
         problem = checker.executable_problem()
+        resting = checker.resting()
+        if problem is None and resting is not None:
+            return (
+                f"built-in checker while bbjcpl at {checker.executable} is unhealthy ({resting}); "
+                f"bbjcpl is retried in {checker.retry_in_s():.0f} s"
+            )
         if problem is None:
             return f"bbjcpl at {checker.executable}"
         return f"bbjcpl unusable ({problem})"

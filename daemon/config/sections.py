@@ -82,6 +82,9 @@ class CheckSettings:
     max_fix_attempts: int = setting(2, "Most fix rounds in the chat generate→check→fix loop.")
     fim: bool = setting(True, "Check every completion; one that adds compile errors is not shown.")
     fim_candidates: int = setting(2, "Completions tried (within the time budget) before giving up.")
+    bbjcpl_retry_s: float = setting(
+        60.0, "Seconds a bbjcpl that timed out rests (the built-in checker serves) before a retry."
+    )
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ class BackendSettings:
     upstream_api_key_env: str = setting("", "Environment variable holding the upstream's API key.")
     upstream_ca_bundle: str = setting("", "Extra CA certificates (PEM) to trust for the upstream.")
     retry_backoff_s: float = setting(30.0, "Seconds before a failed backend is tried again.")
+    upstream_read_timeout_s: float = setting(
+        20.0, "Seconds the team server may go silent mid-answer before the answer fails."
+    )
 
 
 @dataclass(frozen=True)

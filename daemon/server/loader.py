@@ -6,6 +6,7 @@ assignment, so a request sees either the old model or the new one, never a mix.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -110,13 +111,19 @@ async def load_slot(
     sha256 = recorded_sha256(models_dir, path) if models_dir is not None else None
     try:
         await backend.start()
-    except (ModelError, BackendError) as exc:
-        log.error("no backend could serve %s: %s", path or name, exc)
-        await backend.close()
+    except Exception as exc:
+        if isinstance(exc, (ModelError, BackendError)):
+            log.error("no backend could serve %s: %s", path or name, exc)
+            error = str(exc)
+        else:  # a library's own error: still the load-error path, never a crashed daemon
+            log.error("loading %s failed", path or name, exc_info=exc)
+            error = f"{path or name} could not be loaded: {type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):
+            await backend.close()
         return ModelSlot(
             name=name,
             path=path,
-            error=str(exc),
+            error=error,
             reason=_reason(config, backend),
             attempts=_attempts(backend),
             identity=identity,

@@ -54,7 +54,9 @@ async def _reload(runtime: Runtime) -> ReloadResult:
         return _failed(runtime, f"Reload refused, still serving {runtime.model_name}: {slot.error}")
     if config.check != runtime.config.check:
         check = config.check
-        runtime.checker = select_checker(check.checker, check.bbjcpl or None, check.timeout_s)
+        runtime.checker = select_checker(
+            check.checker, check.bbjcpl or None, check.timeout_s, retry_s=check.bbjcpl_retry_s
+        )
     runtime.config = config
     runtime.swap(slot)
     runtime.reload_error = None

@@ -47,7 +47,9 @@ class Runtime:
     def __post_init__(self) -> None:
         if self.checker is None:
             check = self.config.check
-            self.checker = select_checker(check.checker, check.bbjcpl or None, check.timeout_s)
+            self.checker = select_checker(
+                check.checker, check.bbjcpl or None, check.timeout_s, retry_s=check.bbjcpl_retry_s
+            )
 
     # the served model (read through the slot so a swap is one assignment) -------------------
     @property
@@ -156,7 +158,11 @@ class Runtime:
         """The FIM compile gate, or None when ``check.fim`` is off."""
         if not self.config.check.fim or self.checker is None:
             return None
-        return CompileGate(self.checker, self.config.check.fim_candidates)
+        return CompileGate(
+            self.checker,
+            self.config.check.fim_candidates,
+            time_budget_s=self.config.fim.time_budget_ms / 1000,
+        )
 
     def chat_service(self) -> ChatService:
         assert self.checker is not None

@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 import json
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable
@@ -50,13 +51,24 @@ def load_or_create_token(path: Path) -> str:
         return token
 
 
+# RFC 3986 authority without userinfo: a bracketed IPv6 literal or a name, then an optional port.
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::(?P<port>\d{1,5}))?")
+
+
+def host_name(host_header: str) -> str | None:
+    """The host part of a Host header (``name``, ``name:port``, ``[v6]:port``), lowercased;
+    None when the header is not a plain host (``localhost:1@evil.com``, paths, spaces)."""
+    match = _HOST.fullmatch(host_header.strip().lower())
+    if match is None:
+        return None
+    return match.group("v6") or match.group("name")
+
+
 def is_loopback_host(host_header: str) -> bool:
     """True when a Host header names this machine (``localhost``, 127.x, ``[::1]``), any port."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        host = host[1:].split("]", 1)[0]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
+    host = host_name(host_header)
+    if host is None:
+        return False
     if host in LOOPBACK_NAMES:
         return True
     try:
@@ -117,7 +129,9 @@ class SecurityMiddleware:
     def _host_allowed(self, host: str) -> bool:
         if is_loopback_host(host):
             return True
-        name = host.lower().rsplit(":", 1)[0] if host.count(":") == 1 else host.lower()
+        name = host_name(host)
+        if name is None:
+            return False
         settings = self.settings()
         allowed = {h.lower() for h in settings.allowed_hosts}
         bound = settings.host.lower()

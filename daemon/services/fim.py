@@ -55,10 +55,12 @@ class CompileGate:
     judging runs off the event loop and, with the built-in checker, parses only the unit
     around the cursor (``daemon.check.CompletionGate``)."""
 
-    def __init__(self, checker: Checker, candidates: int = 2) -> None:
+    def __init__(
+        self, checker: Checker, candidates: int = 2, time_budget_s: float | None = None
+    ) -> None:
         self.checker = checker
         self.candidates = max(1, candidates)
-        self._gate = CompletionGate(checker)
+        self._gate = CompletionGate(checker, time_budget_s)
 
     async def judge(self, prefix: str, completion: str, suffix: str, attempt: int) -> FimCheck:
         verdict = await self._gate.judge(prefix, completion, suffix)

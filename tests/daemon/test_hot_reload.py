@@ -35,7 +35,7 @@ def _health(running) -> dict:
 
 
 def test_replacing_the_model_under_load_fails_no_request(watched_daemon, tmp_path_factory) -> None:
-    old_sha = _health(watched_daemon)["model"]["sha256"]
+    old_sha = _health(watched_daemon)["model"]["sha256_recorded"]
     assert old_sha
     replacement = build_tiny_model(tmp_path_factory.mktemp("replacement"), seed=11)
     with fim_load(watched_daemon) as load:
@@ -44,7 +44,7 @@ def test_replacing_the_model_under_load_fails_no_request(watched_daemon, tmp_pat
             watched_daemon.home, "model", "import", str(replacement.gguf_path), "--name", "main"
         )
         assert result.returncode == 0, result.stderr
-        swapped = _wait_for(lambda: _health(watched_daemon)["model"]["sha256"] != old_sha)
+        swapped = _wait_for(lambda: _health(watched_daemon)["model"]["sha256_recorded"] != old_sha)
     assert swapped, watched_daemon.log()
     assert "hot reload: now serving main" in watched_daemon.log()  # the watcher did it
     assert load.served > 0 and load.failures == [], watched_daemon.log()

@@ -169,4 +169,17 @@ def test_few_token_counter_calls_on_a_long_file() -> None:
 
 def test_budget_too_small_for_the_format_tokens() -> None:
     with pytest.raises(ValueError, match="cannot hold"):
-        assemble(3)
+        assemble(2)
+
+
+def test_a_path_too_long_for_the_budget_is_left_out_not_an_error() -> None:
+    result = assemble_prompt(
+        "x = ",
+        "",
+        fmt=QWEN25_CODER,
+        count_tokens=count_tokens,
+        max_prompt_tokens=20,
+        path="a/" * 5000 + "x.bbj",
+    )
+    assert result.token_estimate <= 20
+    assert "x.bbj" not in result.prompt and "x = " in result.prompt

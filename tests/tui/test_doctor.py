@@ -409,3 +409,28 @@ async def test_outcomes_must_say_what_to_do() -> None:
         CheckOutcome("X", "fail", "broken")
     with pytest.raises(ValueError, match="unknown verdict"):
         CheckOutcome("X", "maybe", "hm", "do")  # type: ignore[arg-type]
+
+
+async def test_a_bbjcpl_the_daemon_rests_is_a_warning(home: AppPaths) -> None:
+    from dataclasses import replace
+
+    ctx = await gather_context(home, DoctorSettings())
+    served = (
+        "built-in checker while bbjcpl at /x/bbjcpl is unhealthy (bbjcpl did not finish "
+        "within 10 s and was stopped); bbjcpl is retried in 55 s"
+    )
+    outcome = await check_compiler(replace(ctx, health={"checker": served}))
+    assert outcome.verdict == "warn" and "unhealthy" in outcome.summary
+
+
+async def test_a_store_model_with_a_broken_chat_template_is_not_ok(
+    home: AppPaths, tiny_model: TinyModel, tmp_path: Path
+) -> None:
+    from tests.support.gguf_edit import with_string_metadata
+
+    broken = with_string_metadata(
+        tiny_model.gguf_path, tmp_path / "badtpl.gguf", "tokenizer.chat_template", "{% if %}x"
+    )
+    ModelStore(home.models_dir).import_file(broken, name="badtpl")
+    model = _by_name(await run_doctor(home))["Model"]
+    assert model.verdict == "fail" and "not valid Jinja" in model.summary, model

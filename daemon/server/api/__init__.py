@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -16,6 +17,8 @@ from daemon.server.api import bbj_routes, generate_routes, ollama_routes, openai
 from daemon.server.api.errors import ApiError, error_body, render_api_error
 from daemon.server.runtime import Runtime
 from daemon.server.security import SecurityMiddleware
+
+log = logging.getLogger("bbj_coder.api")
 
 
 class TimingMiddleware:
@@ -48,9 +51,8 @@ class TimingMiddleware:
             # Label by known route only: arbitrary paths must not grow the metrics without bound.
             route = scope["path"] if scope["path"] in self.known_paths else "other"
             self.runtime.metrics.observe_request(route, status)
-            self.runtime.metrics.observe_latency(
-                route.split("/")[-1] or "root", time.perf_counter() - scope["bbj.started"]
-            )
+            # The whole route names the kind: "/v1/chat/completions" is not "completions".
+            self.runtime.metrics.observe_latency(route, time.perf_counter() - scope["bbj.started"])
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -62,6 +64,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         error_body(request.url.path, exc.status_code, message), status_code=exc.status_code
     )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort: a bug answers the dialect's JSON error and leaves its traceback in the log,
+    never Starlette's plain-text ``Internal Server Error``."""
+    log.error("unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
+    message = (
+        f"bbj-coder failed unexpectedly while answering {request.url.path} "
+        f"({type(exc).__name__}); the daemon log has the details."
+    )
+    return JSONResponse(error_body(request.url.path, 500, message), status_code=500)
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -78,7 +91,11 @@ def create_app(runtime: Runtime) -> Starlette:
                 SecurityMiddleware, token=runtime.token, settings=lambda: runtime.config.server
             ),
         ],
-        exception_handlers={ApiError: render_api_error, HTTPException: _http_error},
+        exception_handlers={
+            ApiError: render_api_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
     )
     app.state.runtime = runtime
     mcp_endpoint.bind(app)

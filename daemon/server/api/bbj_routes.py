@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -35,20 +36,23 @@ async def root(request: Request) -> Response:
 
 
 def health_payload(runtime: Runtime) -> dict[str, Any]:
-    """Status and the reasons behind it, never a token or a file's content."""
+    """Status and the reasons behind it, never a token, a file's content or a local path.
+
+    ``sha256_recorded`` is the digest the model store recorded when the file was imported; it is
+    not re-computed here (hashing gigabytes per probe), ``bbj-coder doctor`` verifies it.
+    """
     info = runtime.backend_info()
     model = None
     if info is not None:
         model = {
             "name": runtime.model_name,
-            "path": info.model_path,
             "quant": info.quant,
             "context_length": info.context_length,
             "fim_format": info.fim_format,
-            "sha256": runtime.slot.sha256,
+            "sha256_recorded": runtime.slot.sha256,
             "size": runtime.slot.identity.size if runtime.slot.identity else None,
         }
-    return {
+    payload = {
         "status": runtime.status,
         "version": runtime.version,
         "uptime_s": round(time.time() - runtime.started_at, 1),
@@ -67,6 +71,21 @@ def health_payload(runtime: Runtime) -> dict[str, Any]:
         "fim": {"available": runtime.fim is not None},
         "checker": runtime.checker_description(),
     }
+    return _without_model_folder(payload, runtime.slot.path)
+
+
+def _without_model_folder(value: Any, path: Path | None) -> Any:
+    """``value`` with the model's absolute path cut to its file name in every string (reasons
+    and errors quote it), so the unauthenticated /health reveals no local folder."""
+    if path is None:
+        return value
+    if isinstance(value, str):
+        return value.replace(str(path), path.name)
+    if isinstance(value, dict):
+        return {key: _without_model_folder(item, path) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_model_folder(item, path) for item in value]
+    return value
 
 
 async def health(request: Request) -> Response:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
-from daemon.backends.base import Generation
+from daemon.backends.base import Generation, GenerationStats
 from daemon.errors import BackendError, BackendUnavailableError, PromptTooLongError
 from daemon.server.api.errors import ApiError, describe_validation_error
 from daemon.server.runtime import Runtime
@@ -22,6 +23,10 @@ from fim.templated import parse_templated_prompt, split_snippet_header
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# json.loads pairs valid surrogate escapes into one character; a lone one stays a surrogate,
+# which no UTF-8 encoder (the response, the tokenizer, a temp file) accepts.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -40,13 +45,9 @@ def shared_runtime_of(request: Request) -> Runtime:
 async def read_json(request: Request, model: type[ModelT]) -> ModelT:
     """Parse and validate the body, answering 400 with a sentence for every kind of bad input."""
     try:
-        body = await request.body()
+        body = await _read_limited(request)
     except ClientDisconnect as exc:
         raise ApiError(499, "The client closed the connection while sending the body.") from exc
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(
-            413, f"The request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}."
-        )
     if not body.strip():
         raise ApiError(400, "The request body is empty; send a JSON object.")
     try:
@@ -65,10 +66,55 @@ async def read_json(request: Request, model: type[ModelT]) -> ModelT:
         ) from exc
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")
+    if _ESCAPED_SURROGATE.search(text):
+        where = _lone_surrogate(data, "")
+        if where is not None:
+            raise ApiError(
+                400,
+                f"'{where or 'body'}' holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
+                "without its pair), which is not text; send valid Unicode.",
+            )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(400, describe_validation_error(exc)) from exc
+
+
+async def _read_limited(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it grows past the limit (never held whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"The request body is {declared} bytes; the limit is {MAX_BODY_BYTES}.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(
+                413, f"The request body is over {MAX_BODY_BYTES} bytes, the limit; send less."
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _lone_surrogate(value: Any, where: str) -> str | None:
+    """The dotted location of the first string holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        return where if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        label = f"{where}.{key}" if where else str(key)
+        if isinstance(key, str) and _SURROGATE.search(key):
+            return label
+        found = _lone_surrogate(item, label)
+        if found is not None:
+            return found
+    return None
 
 
 def require_model(runtime: Runtime, name: str) -> None:
@@ -81,17 +127,27 @@ def require_model(runtime: Runtime, name: str) -> None:
         )
 
 
-def check_max_tokens(runtime: Runtime, max_tokens: int | None) -> None:
+def clamped_max_tokens(
+    runtime: Runtime, requested: int | None, stats: GenerationStats
+) -> int | None:
+    """The number of tokens the answer was really allowed when ``requested`` did not fit in the
+    room the prompt left (None when it fit). Clients such as Continue send ``max_tokens: 4096``
+    for any model; like Ollama, the backend clamps instead of refusing, and this says so."""
     try:
         info = runtime.backend_info()
     except BackendError:
-        return  # no backend: the generation route answers 503 with the reason
-    if max_tokens is not None and info is not None and max_tokens > info.context_length:
-        raise ApiError(
-            400,
-            f"max_tokens is {max_tokens} but the model's context window holds only "
-            f"{info.context_length} tokens.",
-        )
+        return None
+    if requested is None or info is None:
+        return None
+    room = max(info.context_length - stats.prompt_tokens, 0)
+    return room if requested > room else None
+
+
+def record_generation(runtime: Runtime, gen: Generation) -> None:
+    stats = gen.stats
+    runtime.metrics.observe_generation(
+        stats.prompt_tokens, stats.cached_tokens, stats.completion_tokens
+    )
 
 
 @contextmanager
@@ -165,13 +221,18 @@ async def _wait_disconnect(request: Request) -> None:
             return
 
 
-async def guarded(stream: Generation, chunks: AsyncIterator[T]) -> AsyncIterator[T]:
-    """Pass chunks through; whatever ends the iteration (disconnect included) cancels generation."""
+async def guarded(
+    stream: Generation, chunks: AsyncIterator[T], runtime: Runtime | None = None
+) -> AsyncIterator[T]:
+    """Pass chunks through; whatever ends the iteration (disconnect included) cancels generation
+    and, given ``runtime``, counts the tokens generated so far in the metrics."""
     try:
         async for chunk in chunks:
             yield chunk
     finally:
         stream.cancel()
+        if runtime is not None:
+            record_generation(runtime, stream)
 
 
 async def collect_text(gen: Generation) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +24,7 @@ from daemon.server.api.common import (
     fim_request_from_prompt,
     guarded,
     read_json,
+    record_generation,
     require_model,
     runtime_of,
     until_disconnected,
@@ -29,9 +32,11 @@ from daemon.server.api.common import (
 from daemon.server.api.errors import ApiError
 from daemon.server.api.fim_headers import fim_headers
 from daemon.server.api.schemas import GenerateRequest, OllamaChatRequest, OllamaOptions, ShowRequest
+from daemon.server.api.structured import ollama_format_grammar
 from daemon.server.runtime import Runtime
 
 NDJSON = "application/x-ndjson"
+log = logging.getLogger("bbj_coder.api")
 FIM_TEMPLATE = (
     "{{- if .Suffix }}<|fim_prefix|>{{ .Prompt }}<|fim_suffix|>{{ .Suffix }}<|fim_middle|>"
     "{{- else }}{{ .Prompt }}{{- end }}"
@@ -182,6 +187,9 @@ async def generate(request: Request) -> Response:
             seed=body.options.seed,
             stop=body.options.stops(),
         )
+    grammar = ollama_format_grammar(runtime, body.format)
+    if fim_request is not None and grammar is not None:
+        raise ApiError(400, "'format' is not supported for fill-in-the-middle (suffix) requests.")
     if fim_request is not None:
         with backend_errors():
             service = runtime.require_fim()
@@ -212,7 +220,8 @@ async def generate(request: Request) -> Response:
             final = {**final, "response": result.text}
             return JSONResponse(final, headers=fim_headers(result))
         return _ndjson_or_json(True, lines, headers=fim_headers(result))
-    params, stops = _params(runtime, body.options, fim=False), body.options.stops()
+    params = replace(_params(runtime, body.options, fim=False), grammar=grammar)
+    stops = body.options.stops()
     with backend_errors():
         if body.raw:
             gen: Generation = StoppedStream(
@@ -224,6 +233,7 @@ async def generate(request: Request) -> Response:
             gen = runtime.chat_service().start(messages, params, stops)
     return await _respond(
         request,
+        runtime,
         body.stream,
         gen,
         lambda text: {"model": body.model, "created_at": _created_at(), "response": text},
@@ -235,12 +245,13 @@ async def chat(request: Request) -> Response:
     body = await read_json(request, OllamaChatRequest)
     require_model(runtime, body.model)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
+    grammar = ollama_format_grammar(runtime, body.format)
+    params = replace(_params(runtime, body.options, fim=False), grammar=grammar)
     with backend_errors():
-        gen = runtime.chat_service().start(
-            messages, _params(runtime, body.options, fim=False), body.options.stops()
-        )
+        gen = runtime.chat_service().start(messages, params, body.options.stops())
     return await _respond(
         request,
+        runtime,
         body.stream,
         gen,
         lambda text: {
@@ -251,12 +262,17 @@ async def chat(request: Request) -> Response:
     )
 
 
-async def _respond(request: Request, streaming: bool, gen: Generation, shape: Any) -> Response:
+async def _respond(
+    request: Request, runtime: Runtime, streaming: bool, gen: Generation, shape: Any
+) -> Response:
     started = request.scope.get("bbj.started", 0.0)
     if streaming:
-        return StreamingResponse(guarded(gen, _ndjson(gen, shape, started)), media_type=NDJSON)
+        return StreamingResponse(
+            guarded(gen, _ndjson(gen, shape, started), runtime), media_type=NDJSON
+        )
     with backend_errors():
         text = await until_disconnected(request, collect_text(gen), gen.cancel)
+    record_generation(runtime, gen)
     return JSONResponse(
         {**shape(text), "done": True, **_final_counts(gen.stats, _elapsed(started))}
     )
@@ -267,6 +283,7 @@ async def _ndjson(gen: Generation, shape: Any, started: float) -> AsyncIterator[
         async for text in gen:
             yield _line({**shape(text), "done": False})
     except Exception as exc:
+        log.exception("a streamed Ollama answer failed")
         yield _line({"error": f"Generation failed: {exc}"})
         return
     yield _line({**shape(""), "done": True, **_final_counts(gen.stats, _elapsed(started))})

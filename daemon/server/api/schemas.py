@@ -49,6 +49,7 @@ class _OpenAISampling(_Lenient):
     stop: str | list[str] | None = None
     n: int = Field(default=1, ge=1, le=1)
     logit_bias: dict[int, float] | None = None
+    response_format: dict[str, Any] | None = None
 
     @field_validator("logit_bias")
     @classmethod
@@ -58,6 +59,10 @@ class _OpenAISampling(_Lenient):
         if value and any(not 0 <= token < 2**31 for token in value):
             raise ValueError("logit_bias keys must be token ids (non-negative integers)")
         return value
+
+    def unsupported(self) -> str | None:
+        """A sentence naming an option this daemon would otherwise silently ignore, or None."""
+        return None
 
     def bias(self) -> tuple[tuple[int, float], ...]:
         return tuple(sorted((self.logit_bias or {}).items()))
@@ -72,12 +77,29 @@ class ChatCompletionRequest(_OpenAISampling):
     messages: list[OpenAIMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
     tools: list[Any] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+
+    def unsupported(self) -> str | None:
+        if self.logprobs or self.top_logprobs:
+            return (
+                "'logprobs' is not supported for chat answers (they pass through the "
+                "compile-check loop); use /v1/completions with 'logprobs'."
+            )
+        if isinstance(self.tool_choice, dict) or self.tool_choice == "required":
+            return (
+                "'tool_choice' cannot force a tool call: bbj-coder does not call tools; "
+                "send tool_choice 'auto' or 'none', or leave it out."
+            )
+        return super().unsupported()
 
 
 class CompletionRequest(_OpenAISampling):
     prompt: str | list[str]
     suffix: str | None = None
     echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @field_validator("prompt")
     @classmethod
@@ -88,6 +110,17 @@ class CompletionRequest(_OpenAISampling):
 
     def prompt_text(self) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
+
+    def unsupported(self) -> str | None:
+        if self.echo and self.stream:
+            return "'echo' is not supported with 'stream'; send one of them."
+        if self.echo and self.suffix is not None:
+            return "'echo' is not supported with 'suffix' (fill-in-the-middle); send one of them."
+        if self.logprobs is not None and (self.stream or self.echo):
+            return "'logprobs' is not supported with 'stream' or 'echo'; send it alone."
+        if self.response_format and self.response_format.get("type", "text") != "text":
+            return "'response_format' applies to /v1/chat/completions, not to completions."
+        return super().unsupported()
 
 
 class OllamaOptions(_Lenient):
@@ -111,6 +144,7 @@ class _OllamaBase(_Lenient):
     stream: bool = True
     options: OllamaOptions = Field(default_factory=OllamaOptions)
     keep_alive: int | float | str | None = None
+    format: str | dict[str, Any] | None = None
 
     @field_validator("keep_alive")
     @classmethod

@@ -23,6 +23,15 @@ async def check_compiler(ctx: DoctorContext) -> CheckOutcome:
     from daemon.check import BbjcplChecker, CheckError, select_checker
 
     settings = ctx.config.check
+    served = str((ctx.health or {}).get("checker") or "")
+    if "unhealthy" in served:
+        return CheckOutcome(
+            "Compiler check",
+            "warn",
+            f"the daemon uses the {served}",
+            "Check that bbjcpl finishes (try `bbjcpl -N file.bbj` by hand) or raise "
+            "check.timeout_s; the daemon retries it on its own.",
+        )
     try:
         checker = select_checker(settings.checker, settings.bbjcpl or None, settings.timeout_s)
     except CheckError as exc:
