@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.services.fim_prompt import fim_max_tokens, fim_prompt_budget
 from trainer.data.checking import CheckFn, builtin_checker, check_examples
 from trainer.data.cleaning import (
     assign_system_prompts,
@@ -102,6 +103,12 @@ def _fim(facts: BuildFacts, counter: TokenCounter) -> tuple[list[dict], list[dic
         repo_max_files=config.fim_repo_max_files,
         max_middle_tokens=min(config.fim_max_middle_tokens, config.max_seq_len // 4),
         seed=config.seed,
+        prompt_budget=fim_prompt_budget(
+            config.serve_n_ctx,
+            fim_max_tokens(None, config.serve_fim_max_tokens, config.serve_n_ctx),
+            config.serve_fim_max_prompt_tokens,
+        ),
+        prefix_share=config.serve_fim_prefix_share,
     )
     samples = {}
     for label, files in (("train", facts.train_files), ("val", facts.val_files)):

@@ -79,6 +79,16 @@ class DataConfig:
         "Longest middle (completion) of a FIM sample, in tokens; at most a "
         "quarter of max_seq_len is used.",
     )
+    serve_n_ctx: int = setting(
+        4096, "The daemon's [llama] n_ctx: FIM prompts are cut to the budget it serves with."
+    )
+    serve_fim_max_tokens: int = setting(
+        96, "The daemon's [fim] max_tokens (the completion's room in its prompt budget)."
+    )
+    serve_fim_max_prompt_tokens: int = setting(
+        0, "The daemon's [fim] max_prompt_tokens; 0 means n_ctx minus max_tokens."
+    )
+    serve_fim_prefix_share: float = setting(0.75, "The daemon's [fim] prefix_share.")
     progress: bool = setting(True, "Show progress bars on stderr.")
 
 
@@ -117,6 +127,13 @@ def _validate(config: DataConfig, origins: dict[str, Origin]) -> None:
         (config.fim_samples_per_file >= 1, "fim_samples_per_file", "must be at least 1"),
         (config.fim_repo_max_files >= 1, "fim_repo_max_files", "must be at least 1"),
         (config.fim_max_middle_tokens >= 1, "fim_max_middle_tokens", "must be at least 1"),
+        (config.serve_n_ctx >= 64, "serve_n_ctx", "must be at least 64"),
+        (config.serve_fim_max_tokens >= 1, "serve_fim_max_tokens", "must be at least 1"),
+        (
+            0.0 < config.serve_fim_prefix_share < 1.0,
+            "serve_fim_prefix_share",
+            "must be between 0 and 1",
+        ),
         (config.max_file_bytes >= 1, "max_file_bytes", "must be at least 1"),
         (config.max_line_bytes >= 1, "max_line_bytes", "must be at least 1"),
         (bool(config.extensions), "extensions", "must name at least one extension"),
