@@ -44,13 +44,20 @@ class DataConfig:
         "UTF-8 byte counts (an upper bound for byte-level BPE).",
     )
     max_seq_len: int = setting(4096, "Token limit of every FIM sample and pretraining record.")
-    val_fraction: float = setting(0.1, "Share of prompts (and of source files) held out.")
+    val_fraction: float = setting(
+        0.1, "Share of prompts (and of source files) held out to pick the best checkpoint."
+    )
+    test_fraction: float = setting(
+        0.1, "Share of prompts (and of source files) held out for `train eval` only."
+    )
     seed: int = setting(0, "Seed of every random choice (split, FIM).")
     system_prompts: tuple[str, ...] = setting(
         DEFAULT_SYSTEM_PROMPTS, "1-5 system prompts given to conversations that have none."
     )
     check_code: bool = setting(True, "Run every example's BBj code through the checker.")
-    drop_failing: bool = setting(False, "Drop examples whose code fails the checker.")
+    drop_failing: bool = setting(
+        True, "Drop examples whose code fails the checker (the report counts them)."
+    )
     drop_no_code: bool = setting(False, "Drop answers without code to a prompt that asked for it.")
     near_duplicate_threshold: float = setting(
         0.85, "Word-trigram Jaccard similarity at which two prompts are duplicates."
@@ -115,6 +122,11 @@ def _validate(config: DataConfig, origins: dict[str, Origin]) -> None:
     checks = (
         (config.max_seq_len >= 64, "max_seq_len", "must be at least 64"),
         (0.0 < config.val_fraction < 1.0, "val_fraction", "must be between 0 and 1"),
+        (
+            config.test_fraction >= 0.0 and config.val_fraction + config.test_fraction < 1.0,
+            "test_fraction",
+            "must be at least 0 and leave room for training data next to val_fraction",
+        ),
         (0.0 <= config.fim_rate <= 1.0, "fim_rate", "must be between 0 and 1"),
         (0.0 <= config.fim_repo_rate <= 1.0, "fim_repo_rate", "must be between 0 and 1"),
         (
