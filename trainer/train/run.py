@@ -21,7 +21,12 @@ from trainer.train.config import TrainConfig
 from trainer.train.engine import Engine, choose_engine
 from trainer.train.errors import TrainError
 from trainer.train.examples import StageRows, cpt_rows, fit_rows, sft_rows
-from trainer.train.inputs import check_base_model, check_tokenizer_fits_data, resolve_data_dir
+from trainer.train.inputs import (
+    check_base_model,
+    check_tokenizer_fits_data,
+    instruct_signals,
+    resolve_data_dir,
+)
 from trainer.train.runinfo import (
     RUN_FILE,
     check_resumable,
@@ -160,6 +165,12 @@ def run_training(
     tokenizer = load_tokenizer(base)
     check_tokenizer_fits_data(tokenizer, data_dir, config.sft.enabled and config.fim_ratio > 0)
     say(f"engine: {engine.describe()}")
+    signals = instruct_signals(base)
+    if signals:
+        say(
+            f"warning: {base.name} looks like an Instruct model ({'; '.join(signals)}); "
+            "train from the base model"
+        )
     info = _start_info(config, engine, base, data_dir, out, resume)
     context = {"tokenizer": tokenizer, "data_dir": data_dir, "base": base, "adapter": None}
     # Every stage's rows are measured before the first one trains: a too long row stops the
@@ -204,6 +215,7 @@ def _start_info(
         "status": "running",
         "config": config_document(config),
         "base_model": str(base),
+        "base_model_warnings": instruct_signals(base),
         "data": str(data_dir),
         "engine": dataclasses.asdict(engine),
         "versions": library_versions(),
