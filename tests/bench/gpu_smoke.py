@@ -299,7 +299,7 @@ def main() -> int:
 
 
 def _summary(results: list[dict[str, Any]]) -> None:
-    header = ("engine", "cpt steps/s", "sft steps/s", "peak GPU GiB", "export s", "generates")
+    header = ("engine", "cpt steps/s", "sft steps/s", "peak GPU GiB", "export s", "GGUF ran")
     print("\n| " + " | ".join((*header, "broke at")) + " |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
