@@ -136,8 +136,6 @@ class FimBuilder:
         completion = middle + END_OF_TEXT
         room = self.settings.max_seq_len - self.counter.count(completion) - SAFETY_TOKENS
         budget = min(self.settings.prompt_budget, room)
-        if budget < self.settings.prompt_budget:
-            self.report.add("prompt budget below the daemon's (long middle)")
         chunks = editor_context(context_files)
         document = lines.text[: span.start] + lines.text[span.end :]
         before, after = fim_window(document, span.start)
@@ -169,6 +167,9 @@ class FimBuilder:
                     offset > 0 or suffix_end < len(lines.text),
                 )
                 context = [f.key for f in context_files] if assembled.context else []
+                cut = window.truncated or assembled.context_dropped > 0
+                if cut and budget < self.settings.prompt_budget:
+                    self.report.add("cut shorter than the daemon would (long middle)")
                 return _record(assembled.prompt, completion, file, span, window, context, tokens)
             budget -= tokens - self.settings.max_seq_len + SAFETY_TOKENS
         return None
