@@ -24,12 +24,12 @@ MAX_TOKENS = 48
 
 
 class RecordingBackend:
-    """Counts tokens with the trainer's tokenizer and records every FIM prompt it is sent."""
+    """Counts tokens as ``count`` does and records every FIM prompt it is sent."""
 
     name = "recording"
 
-    def __init__(self, counter: HFTokenCounter) -> None:
-        self.counter = counter
+    def __init__(self, count: Callable[[str], int]) -> None:
+        self.count = count
         self.prompts: list[str] = []
 
     def fim(self, prompt: str, params: SamplingParams) -> TextStream:
@@ -42,7 +42,7 @@ class RecordingBackend:
         raise AssertionError("not used")
 
     def count_tokens(self, text: str) -> int:
-        return self.counter.count(text)
+        return self.count(text)
 
     def in_flight(self) -> dict[str, int]:
         return {}
@@ -55,7 +55,7 @@ class RecordingBackend:
     async def close(self) -> None: ...
 
 
-def served_prompt(counter: HFTokenCounter, sample: dict, files: dict[str, SourceFile]) -> str:
+def served_prompt(count: Callable[[str], int], sample: dict, files: dict[str, SourceFile]) -> str:
     """What the daemon renders when the LSP asks for a completion at the sample's cursor: the
     document (the file without the middle), the window around the cursor, the file's path in
     the workspace and the ring's chunks of the files the user opened before."""
@@ -67,7 +67,7 @@ def served_prompt(counter: HFTokenCounter, sample: dict, files: dict[str, Source
     for key in sample["context_files"]:
         ring.add(files[key].project_path, files[key].text)
     ring.reshuffle()
-    backend = RecordingBackend(counter)
+    backend = RecordingBackend(count)
     settings = replace(ServeFim(), max_tokens=MAX_TOKENS, cache_size=0)
     service = FimService(backend, QWEN25_CODER, settings, N_CTX)
     request = FimRequest(
@@ -93,19 +93,50 @@ def samples(files: list[SourceFile], counter: HFTokenCounter, repo_rate: float) 
     return FimBuilder(files, settings, counter).build("train", False)
 
 
+def project(bbj_source: Callable) -> list[SourceFile]:
+    return [
+        SourceFile("corpus", "app", f"app/src/p{i}.bbj", bbj_source(i, lines), "utf-8", f"s{i}")
+        for i, lines in enumerate((12, 20, 300, 16))
+    ]
+
+
 @pytest.mark.parametrize("repo_rate", [0.0, 1.0], ids=["single-file", "repo-level"])
 def test_training_prompt_is_the_served_prompt(
     bbj_source: Callable, counter: HFTokenCounter, repo_rate: float
 ) -> None:
-    files = [
-        SourceFile("corpus", "app", f"app/src/p{i}.bbj", bbj_source(i, lines), "utf-8", f"s{i}")
-        for i, lines in enumerate((12, 20, 300, 16))
-    ]
+    files = project(bbj_source)
     built = samples(files, counter, repo_rate)
     assert built
     assert {s["repo_level"] for s in built} == {bool(repo_rate)}
     assert any(s["truncated"] for s in built), "no sample was cut to the budget"
     by_key = {f.key: f for f in files}
     for sample in built:
-        assert sample["prompt"] == served_prompt(counter, sample, by_key)
+        assert sample["prompt"] == served_prompt(counter.count, sample, by_key)
         assert sample["path"].startswith("src/")
+
+
+def test_the_daemons_llama_backend_counts_as_the_trainer_does(
+    bbj_source: Callable, counter: HFTokenCounter, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The budget cut depends on token counts: the daemon's llama.cpp backend must count a
+    rendered prompt (markers as single tokens) exactly as the trainer's tokenizer does, or the
+    served prompt of a long file keeps other lines than the training sample."""
+    pytest.importorskip("llama_cpp")
+    from daemon.backends.llama import LlamaBackend, LlamaOptions
+    from daemon.models.tinymodel import build_tiny_model
+
+    tiny = build_tiny_model(tmp_path_factory.mktemp("tiny-gguf"))
+    backend = LlamaBackend(LlamaOptions(model_path=tiny.gguf_path, n_ctx=N_CTX))
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(backend.start())
+    try:
+        files = project(bbj_source)
+        by_key = {f.key: f for f in files}
+        built = samples(files, counter, 1.0)
+        assert any(s["truncated"] for s in built)
+        for sample in built:
+            assert backend.count_tokens(sample["prompt"]) == counter.count(sample["prompt"])
+            assert sample["prompt"] == served_prompt(backend.count_tokens, sample, by_key)
+    finally:
+        loop.run_until_complete(backend.close())
+        loop.close()
