@@ -13,14 +13,15 @@ from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
 
 from fim.language import SOURCE_EXTENSIONS
+from fim.window import (  # noqa: F401 (re-exported: the LSP's face)
+    MAX_PREFIX_CHARS,
+    MAX_PREFIX_LINES,
+    MAX_SUFFIX_CHARS,
+    MAX_SUFFIX_LINES,
+    fim_window,
+)
 
 BBJ_LANGUAGE_ID = "bbj"
-
-MAX_PREFIX_LINES = 400
-MAX_SUFFIX_LINES = 150
-MAX_PREFIX_CHARS = 32_000
-MAX_SUFFIX_CHARS = 8_000
-"""What is sent around the cursor; the daemon trims to its token budget anyway."""
 
 
 def find_document(workspace: Workspace, uri: str) -> TextDocument | None:
@@ -72,31 +73,6 @@ def cursor_at(document: TextDocument, position: types.Position) -> Cursor:
     column = codec.position_from_client_units([text], types.Position(0, character)).character
     offset = sum(len(raw) + 1 for raw in raw_lines[:line]) + column
     return Cursor(offset=offset, position=types.Position(line=line, character=character))
-
-
-def fim_window(source: str, offset: int) -> tuple[str, str]:
-    """(prefix, suffix) around ``offset``, capped to whole lines near the cursor."""
-    prefix = source[:offset]
-    suffix = source[offset:]
-    prefix = "\n".join(prefix.split("\n")[-MAX_PREFIX_LINES:])
-    suffix = "\n".join(suffix.split("\n")[:MAX_SUFFIX_LINES])
-    if len(prefix) > MAX_PREFIX_CHARS:
-        prefix = _from_line_start(prefix[-MAX_PREFIX_CHARS:])
-    if len(suffix) > MAX_SUFFIX_CHARS:
-        suffix = _to_line_end(suffix[:MAX_SUFFIX_CHARS])
-    return prefix, suffix
-
-
-def _from_line_start(text: str) -> str:
-    """Drop a partial first line (keep everything when it is all one line)."""
-    newline = text.find("\n")
-    return text[newline + 1 :] if newline >= 0 else text
-
-
-def _to_line_end(text: str) -> str:
-    """Drop a partial last line (keep everything when it is all one line)."""
-    newline = text.rfind("\n")
-    return text[: newline + 1] if newline >= 0 else text
 
 
 def line_range(document: TextDocument, line: int) -> types.Range:

@@ -190,8 +190,9 @@ class LlamaBackend:
         return self._fim_lane
 
     def count_tokens(self, text: str) -> int:
-        llm = self._require_fim_lane().llm
-        return len(llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False))
+        # As the prompt is really tokenised (markers are one token each): the prompt budget,
+        # and the trainer's FIM samples cut to it, depend on this count being exact.
+        return len(self.encode(text))
 
     def encode(self, prompt: str) -> list[int]:
         """Tokenise a rendered FIM/plain prompt: the format's markers become their token ids."""

@@ -17,9 +17,9 @@ from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextS
 from daemon.backends.stops import StopMatcher
 from daemon.check import Checker, CompletionGate
 from daemon.config import FimSettings
+from daemon.services.fim_prompt import assemble_fim_prompt, fim_max_tokens, fim_prompt_budget
 from daemon.services.typeahead import TypeAheadCache
 from fim import ContextFile, FimFormat
-from fim.context import assemble_prompt
 from fim.postprocess import DEFAULT_CHAIN, FimContext, apply_chain, early_stop_index
 
 
@@ -133,13 +133,10 @@ class FimService:
         self.supersession = Supersession()
 
     def _budget(self, max_tokens: int) -> int:
-        room = self.n_ctx - max_tokens
-        if self.settings.max_prompt_tokens > 0:
-            room = min(room, self.settings.max_prompt_tokens)
-        return max(room, 16)
+        return fim_prompt_budget(self.n_ctx, max_tokens, self.settings.max_prompt_tokens)
 
     def _params(self, request: FimRequest) -> SamplingParams:
-        max_tokens = min(request.max_tokens or self.settings.max_tokens, self.n_ctx // 2)
+        max_tokens = fim_max_tokens(request.max_tokens, self.settings.max_tokens, self.n_ctx)
         temperature = (
             self.settings.temperature if request.temperature is None else request.temperature
         )
@@ -174,12 +171,12 @@ class FimService:
             return FimResult(text=cached, raw_text=cached, cached=True)
         params = self._params(request)
         assembled = await asyncio.to_thread(
-            assemble_prompt,
+            assemble_fim_prompt,
             request.prefix,
             request.suffix,
             fmt=self.fmt,
             count_tokens=self.backend.count_tokens,
-            max_prompt_tokens=self._budget(params.max_tokens),
+            budget=self._budget(params.max_tokens),
             context=request.context,
             path=request.path,
             prefix_share=self.settings.prefix_share,

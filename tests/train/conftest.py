@@ -65,6 +65,7 @@ def build_data(root: Path, tokenizer: Path) -> Path:
         tokenizer=tokenizer,
         max_seq_len=256,
         val_fraction=0.25,
+        test_fraction=0.25,
         fim_rate=1.0,
         check_code=False,
         progress=False,

@@ -132,3 +132,34 @@ def test_the_readme_documents_every_config_key() -> None:
     readme = (Path(__file__).resolve().parents[2] / "trainer" / "README-train.md").read_text()
     for key, _default, _help in describe(TrainConfig()):
         assert f"`{key}`" in readme, key
+
+
+def test_a_max_seq_len_below_the_builds_is_refused_with_counts(
+    tmp_path: Path, tiny_hf, tiny_data: Path, make_toml
+) -> None:
+    """The data was built for 256 tokens; training at 48 would cut the FIM middles away."""
+    pytest.importorskip("transformers")
+    path = make_toml(tmp_path / "train.toml", tiny_hf.hf_dir, tiny_data, tmp_path / "r")
+    path.write_text(path.read_text().replace("max_seq_len = 256", "max_seq_len = 48"))
+    config = load_train_config(path)
+    from trainer.train.run import run_training
+
+    with pytest.raises(TrainError) as caught:
+        run_training(config, say=lambda _t: None)
+    message = str(caught.value)
+    assert "longer than max_seq_len=48" in message and " FIM" in message
+    assert "would lose all of theirs" in message and "--max-seq-len 48" in message
+    assert not list((tmp_path / "r").glob("**/adapter*"))
+
+
+def test_too_long_chat_rows_are_dropped_and_counted() -> None:
+    from trainer.train.examples import IGNORE, StageRows, fit_rows
+
+    short = {"input_ids": [1, 2], "labels": [IGNORE, 2], "kind": "chat"}
+    long = {"input_ids": [1] * 9, "labels": [IGNORE] * 8 + [1], "kind": "chat"}
+    fitted = fit_rows(StageRows([short, long], [long], {"chat train": 2}), 8, "sft")
+    assert fitted.train == [short] and fitted.eval == []
+    assert fitted.counts["chat longer than max_seq_len (dropped)"] == 2
+    fim = {"input_ids": [1] * 9, "labels": [IGNORE] * 8 + [1], "kind": "FIM"}
+    with pytest.raises(TrainError, match=r"1 training row\(s\) \(1 FIM\)"):
+        fit_rows(StageRows([short, fim], [], {}), 8, "sft")

@@ -118,3 +118,59 @@ def test_the_progress_line_shows_step_losses_speed_and_eta() -> None:
     assert text.startswith("[sft] step 10/100 | loss 1.5000 | eval 1.2500 | ")
     assert "tok/s" in text and "ETA" in text
     assert stream.getvalue().count("\n") == 2  # not a terminal: one line per log event
+
+
+QWEN_05B = {
+    "hidden_size": 896,
+    "intermediate_size": 4864,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 14,
+    "num_key_value_heads": 2,
+    "vocab_size": 151936,
+    "tie_word_embeddings": True,
+}
+QWEN_15B = {
+    **QWEN_05B,
+    "hidden_size": 1536,
+    "intermediate_size": 8960,
+    "num_hidden_layers": 28,
+    "num_attention_heads": 12,
+}
+
+
+def test_parameter_counts_match_the_published_sizes() -> None:
+    assert 0.48e9 < engines.parameter_count(QWEN_05B) < 0.51e9  # Qwen2.5-Coder-0.5B: 494M
+    assert 1.5e9 < engines.parameter_count(QWEN_15B) < 1.6e9  # Qwen2.5-Coder-1.5B: 1.54B
+
+
+def test_auto_refuses_a_big_model_on_the_cpu_and_says_why(no_gpu, monkeypatch) -> None:
+    import torch
+
+    def old_driver() -> None:
+        raise RuntimeError("The NVIDIA driver on your system is too old (found version 11040).")
+
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.cuda, "init", old_driver)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    with pytest.raises(TrainError) as caught:
+        engines.choose_engine("auto", "auto", QWEN_15B)
+    message = str(caught.value)
+    assert "No usable CUDA device" in message and "driver on your system is too old" in message
+    assert "1.5B-parameter model on the CPU" in message and "--engine" in message
+    assert engines.choose_engine("auto", "auto", QWEN_05B).device == "cpu"
+    monkeypatch.setattr(engines, "installed", installed_except("unsloth", "bitsandbytes"))
+    forced = engines.choose_engine("lora", "auto", QWEN_15B)
+    assert (forced.name, forced.device) == ("lora", "cpu")
+
+
+def test_a_cpu_only_torch_is_named(no_gpu, monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.version, "cuda", None)
+    assert "CPU-only build" in engines.why_no_cuda()
+
+
+def test_defaults_keep_unsloths_fast_lora_on() -> None:
+    from trainer.train.config import TrainConfig
+
+    assert TrainConfig().lora_dropout == 0.0

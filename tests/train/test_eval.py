@@ -131,3 +131,60 @@ def test_a_missing_model_is_refused(tiny_data: Path, tmp_path: Path) -> None:
             EvalOptions(models=(("x", tmp_path / "x.gguf"),), data=tiny_data, out=tmp_path),
             say=lambda _t: None,
         )
+
+
+class SilentRunner:
+    """A model that always answers with nothing (what a collapsed fine-tune does)."""
+
+    kind = "silent"
+
+    def chat(self, messages: list[dict[str, str]], sampling: object) -> object:
+        from trainer.evaluate.runners import Generated
+
+        return Generated("", 0.01, 0)
+
+    def fim(self, prompt: str, sampling: object) -> object:
+        from trainer.evaluate.runners import Generated
+
+        return Generated("", 0.01, 0)
+
+    def close(self) -> None: ...
+
+
+def test_a_silent_model_scores_zero_on_the_test_split(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trainer.evaluate.run import EvalOptions, run_eval
+    from trainer.train.inputs import read_jsonl
+
+    monkeypatch.setattr("trainer.evaluate.runners.open_runner", lambda *_a: SilentRunner())
+    model = tmp_path / "silent.gguf"
+    model.write_bytes(b"GGUF")
+    options = EvalOptions(
+        models=(("silent", model),), data=tiny_data, out=tmp_path, checker="builtin", progress=False
+    )
+    evaluation = run_eval(options, say=lambda _t: None)
+    fim = evaluation["models"][0]["fim"]
+    assert evaluation["split"] == "test"
+    assert fim["samples"] == len(read_jsonl(tiny_data / "fim_test.jsonl")) > 0
+    assert fim["non_empty_share"] == 0.0
+    assert fim["compile_rate_non_empty"] == 0.0 and fim["compile_checked"] == 0
+    assert fim["adds_no_error"] == 1.0
+    report = (tmp_path / "eval.md").read_text()
+    assert "Split: test; checker: built-in checker" in report
+    assert f"{fim['samples']} FIM samples" in report
+    assert "| FIM compile rate (non-empty) | 0.000 |" in report
+    assert "| FIM non-empty share | 0.000 |" in report
+
+
+def test_an_old_build_without_a_test_split_is_refused(tiny_data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from trainer.evaluate.run import held_out_data
+    from trainer.train.errors import TrainError
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_data, old)
+    (old / "fim_test.jsonl").unlink()
+    with pytest.raises(TrainError, match="no test split"):
+        held_out_data(old, None)

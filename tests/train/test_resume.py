@@ -82,7 +82,7 @@ def test_resume_refuses_changed_settings(config_for) -> None:
     config.out.mkdir(parents=True)
     first = config_for("changed")
     (config.out / "run.json").write_text(json.dumps({"config": _document(first)}))
-    with pytest.raises(TrainError, match=r"lora_dropout \(0.05 -> 0.1\)"):
+    with pytest.raises(TrainError, match=r"lora_dropout \(0.0 -> 0.1\)"):
         run_training(config, resume=True, say=lambda _t: None)
 
 

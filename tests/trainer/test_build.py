@@ -16,8 +16,10 @@ from trainer.data.build import build_dataset
 OUTPUTS = {
     "train.jsonl",
     "val.jsonl",
+    "test.jsonl",
     "fim_train.jsonl",
     "fim_val.jsonl",
+    "fim_test.jsonl",
     "cpt_train.jsonl",
     "cpt_val.jsonl",
     "report.json",
@@ -73,13 +75,14 @@ def settings(inputs: dict[str, Path], tiny_tokenizer: Path) -> dict[str, object]
 def test_a_full_build(
     inputs: dict, tiny_tokenizer: Path, make_config: Callable, checker: Callable
 ) -> None:
-    config = make_config(**settings(inputs, tiny_tokenizer))
+    config = make_config(**settings(inputs, tiny_tokenizer), drop_failing=False)
     result = build_dataset(config, checker=checker)
     assert result.directory == config.out / "v0001"
     assert {p.name for p in result.directory.iterdir()} == OUTPUTS
     assert (config.out / "LATEST").read_text() == "v0001\n"
     report = json.loads((result.directory / "report.json").read_text())
-    assert report["chat"]["train"] + report["chat"]["val"] == 41
+    assert report["chat"]["train"] + report["chat"]["val"] + report["chat"]["test"] == 41
+    assert report["drop_failing"] is False
     assert report["inputs"]["markdown files rejected"] == 1
     assert report["inputs"]["chatml lines rejected"] == 1
     assert report["sources"]["skipped"] == {"binary": 1}
@@ -90,6 +93,7 @@ def test_a_full_build(
         "exact duplicates removed": 1,
     }
     assert steps["checker"]["counts"]["failed"] == 1
+    assert steps["checker"]["counts"]["kept although failing (drop_failing is off)"] == 1
     assert steps["fences"]["counts"]["fences normalised"] == 1
     assert report["fim"]["train"] > 0 and report["fim"]["val"] > 0
     assert report["fim"]["tokens"]["max"] <= 512
@@ -154,8 +158,8 @@ def test_leakage_stops_the_build(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def leaky_split(files: list, fraction: float, seed: int) -> tuple[list, list]:
-        return files, files[:1]
+    def leaky_split(files: list, fraction: float, seed: int, test: float) -> tuple:
+        return files, files[:1], []
 
     monkeypatch.setattr("trainer.data.build.split_files", leaky_split)
     config = make_config(**{**settings(inputs, tiny_tokenizer), "check_code": False})
@@ -184,7 +188,9 @@ def test_the_real_checker_is_the_default(
     config = make_config(markdown=(tmp_path / "md",), check_code=True)
     result = build_dataset(config)
     steps = {step["step"]: step for step in result.report["cleaning"]}
-    assert steps["checker"]["counts"] == {"failed": 1}
+    assert steps["checker"]["counts"] == {"failed": 1, "dropped": 1}
+    assert result.report["drop_failing"] is True
+    assert "drop_failing on" in (result.directory / "report.md").read_text()
 
 
 def test_empty_inputs_say_so(

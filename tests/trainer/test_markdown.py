@@ -97,9 +97,11 @@ def test_requires_version_stays_a_string(write_markdown: Callable) -> None:
         ({"generation": "gui"}, "generation", "'gui' is not a generation"),
         ({"generation": ["dwc", "web"]}, "generation", "is not a generation"),
         ({"colour": "blue"}, "colour", "unknown key"),
-        ({"difficulty": "hard"}, "difficulty", "'hard' is not one of beginner"),
+        ({"difficulty": "hard"}, "difficulty", "'hard' is not one of basic, intermediate"),
+        ({"difficulty": "beginner"}, "difficulty", "'beginner' is not one of basic"),
         ({"tags": "io"}, "tags", "must be of type array"),
-        ({"type": "migration"}, "from_generation", "required but missing"),
+        ({"to_generation": "all"}, "to_generation", "(generations: character, vpro5"),
+        ({"to_generation": ["dwc", "dwc"]}, "to_generation", "is not a generation"),
     ],
 )
 def test_schema_violations_name_file_line_and_field(

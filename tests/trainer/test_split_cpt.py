@@ -27,37 +27,47 @@ def source(name: str, text: str = "print 1\n", sha: str | None = None) -> Source
 
 def test_split_is_about_ten_percent_and_stable_when_examples_are_added() -> None:
     examples = [example(f"question {i}", i) for i in range(2000)]
-    train, val = split_examples(examples, 0.1, seed=0)
+    train, val, test = split_examples(examples, 0.1, seed=0, test_fraction=0.1)
     assert 150 < len(val) < 250
+    assert 150 < len(test) < 250
     extra = [example(f"unrelated {i}", 5000 + i) for i in range(500)]
-    train2, val2 = split_examples(extra + examples, 0.1, seed=0)
+    train2, val2, test2 = split_examples(extra + examples, 0.1, seed=0, test_fraction=0.1)
     assert {e.order for e in val2} & {e.order for e in examples} == {e.order for e in val}
+    assert {e.order for e in test2} & {e.order for e in examples} == {e.order for e in test}
     assert {e.order for e in train2} >= {e.order for e in train}
 
 
 def test_same_normalised_prompt_lands_on_the_same_side() -> None:
     texts = ["Open a file", "open a  FILE", " OPEN A FILE "] * 50
     variants = [example(text, i) for i, text in enumerate(texts)]
-    train, val = split_examples(variants, 0.5, seed=3)
-    assert train == [] or val == []
+    parts = split_examples(variants, 0.3, seed=3, test_fraction=0.3)
+    assert sorted(len(part) for part in parts) == [0, 0, 150]
 
 
 def test_files_split_by_path() -> None:
     files = [source(f"f{i}.bbj") for i in range(500)]
-    train, val = split_files(files, 0.1, seed=0)
-    assert 20 < len(val) < 80
+    train, val, test = split_files(files, 0.1, seed=0, test_fraction=0.1)
+    assert 20 < len(val) < 80 and 20 < len(test) < 80
     assert not {f.key for f in train} & {f.key for f in val}
+    assert not {f.key for f in test} & ({f.key for f in val} | {f.key for f in train})
 
 
 def test_leakage_check_fails_loudly() -> None:
     with pytest.raises(LeakageError, match="1 prompt"):
-        check_leakage([example("same")], [example("SAME")], [], [], [], [])
+        check_leakage({"train": [example("same")], "val": [example("SAME")]}, {}, {})
+    with pytest.raises(LeakageError, match=r"1 prompt.*validation and test"):
+        check_leakage({"val": [example("same")], "test": [example("SAME")]}, {}, {})
     with pytest.raises(LeakageError, match="source content"):
-        check_leakage([], [], [source("a.bbj", sha="x")], [source("b.bbj", sha="x")], [], [])
+        files = {"train": [source("a.bbj", sha="x")], "test": [source("b.bbj", sha="x")]}
+        check_leakage({}, files, {})
     fim = {"file": "corpus/app/b.bbj", "context_files": ["corpus/app/a.bbj"]}
-    with pytest.raises(LeakageError, match="FIM validation samples use 1 file"):
-        check_leakage([], [], [source("a.bbj")], [source("b.bbj")], [], [fim])
-    check_leakage([example("a")], [example("b")], [source("a.bbj")], [source("b.bbj")], [], [])
+    with pytest.raises(LeakageError, match="FIM test samples use 1 file"):
+        check_leakage({}, {"train": [source("a.bbj")], "test": [source("b.bbj")]}, {"test": [fim]})
+    check_leakage(
+        {"train": [example("a")], "val": [example("b")], "test": [example("c")]},
+        {"train": [source("a.bbj")], "val": [source("b.bbj")], "test": [source("c.bbj")]},
+        {},
+    )
 
 
 def test_packing_respects_the_limit_and_keeps_every_character(

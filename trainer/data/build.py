@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.services.fim_prompt import fim_max_tokens, fim_prompt_budget
 from trainer.data.checking import CheckFn, builtin_checker, check_examples
 from trainer.data.cleaning import (
     assign_system_prompts,
@@ -21,10 +23,13 @@ from trainer.data.histogram import write_histogram
 from trainer.data.inputs import load_inputs
 from trainer.data.manifest import MANIFEST_NAME, build_manifest
 from trainer.data.output import publish, staging_directory, write_json, write_jsonl
-from trainer.data.records import Example, StepReport
+from trainer.data.records import Example, SourceFile, StepReport
 from trainer.data.report import HISTOGRAM_NAME, BuildFacts, report_document, report_markdown
-from trainer.data.split import check_leakage, split_examples, split_files
+from trainer.data.split import SPLIT_NAMES, check_leakage, split_examples, split_files
 from trainer.data.tokens import TokenCounter, load_token_counter, require_fim_tokens
+
+EXAMPLE_ROOT = "examples"
+"""The root name of the projects made from multi-file Markdown examples."""
 
 
 @dataclass(frozen=True)
@@ -50,21 +55,32 @@ def build_dataset(
     if facts.inputs.scan.files:
         require_fim_tokens(counter)
     examples = _clean(facts.inputs.examples, config, checker, facts.steps)
-    facts.train, facts.val = split_examples(examples, config.val_fraction, config.seed)
+    chat = split_examples(examples, config.val_fraction, config.seed, config.test_fraction)
+    facts.train, facts.val, facts.test = chat
     facts.chat_tokens = counter.count_many([_chatml_text(e) for e in examples])
-    files = facts.inputs.scan.files
-    facts.train_files, facts.val_files = split_files(files, config.val_fraction, config.seed)
-    fim_train, fim_val = _fim(facts, counter)
+    files = split_files(
+        facts.inputs.scan.files, config.val_fraction, config.seed, config.test_fraction
+    )
+    facts.train_files, facts.val_files, facts.test_files = (
+        [*found, *example_projects(part)] for found, part in zip(files, chat, strict=True)
+    )
+    fim = _fim(facts, counter)
     cpt = {
         label: _cpt(facts, chosen, counter, label)
         for label, chosen in (("train", facts.train_files), ("val", facts.val_files))
     }
-    check_leakage(facts.train, facts.val, facts.train_files, facts.val_files, fim_train, fim_val)
+    check_leakage(
+        dict(zip(SPLIT_NAMES, chat, strict=True)),
+        {"train": facts.train_files, "val": facts.val_files, "test": facts.test_files},
+        fim,
+    )
     outputs = {
         "train.jsonl": [_chat_record(e) for e in facts.train],
         "val.jsonl": [_chat_record(e) for e in facts.val],
-        "fim_train.jsonl": fim_train,
-        "fim_val.jsonl": fim_val,
+        "test.jsonl": [_chat_record(e) for e in facts.test],
+        "fim_train.jsonl": fim["train"],
+        "fim_val.jsonl": fim["val"],
+        "fim_test.jsonl": fim["test"],
         "cpt_train.jsonl": cpt["train"],
         "cpt_val.jsonl": cpt["val"],
     }
@@ -91,7 +107,22 @@ def _clean(
     return examples
 
 
-def _fim(facts: BuildFacts, counter: TokenCounter) -> tuple[list[dict], list[dict]]:
+def example_projects(examples: list[Example]) -> list[SourceFile]:
+    """The files of multi-file examples, each example one project (so its FIM samples are
+    repo-level, with the example's other files as context); they stay in the example's split."""
+    projects = []
+    for example in examples:
+        if not example.files:
+            continue
+        project = Path(example.source).stem
+        for name, code in example.files:
+            digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
+            rel = f"{project}/{name}"
+            projects.append(SourceFile(EXAMPLE_ROOT, project, rel, code, "utf-8", digest))
+    return projects
+
+
+def _fim(facts: BuildFacts, counter: TokenCounter) -> dict[str, list[dict]]:
     config = facts.config
     settings = FimSettings(
         max_seq_len=config.max_seq_len,
@@ -102,16 +133,23 @@ def _fim(facts: BuildFacts, counter: TokenCounter) -> tuple[list[dict], list[dic
         repo_max_files=config.fim_repo_max_files,
         max_middle_tokens=min(config.fim_max_middle_tokens, config.max_seq_len // 4),
         seed=config.seed,
+        prompt_budget=fim_prompt_budget(
+            config.serve_n_ctx,
+            fim_max_tokens(None, config.serve_fim_max_tokens, config.serve_n_ctx),
+            config.serve_fim_max_prompt_tokens,
+        ),
+        prefix_share=config.serve_fim_prefix_share,
     )
     samples = {}
-    for label, files in (("train", facts.train_files), ("val", facts.val_files)):
+    splits = (("train", facts.train_files), ("val", facts.val_files), ("test", facts.test_files))
+    for label, files in splits:
         builder = FimBuilder(files, settings, counter)
         samples[label] = builder.build(label, config.progress)
         for name, value in builder.report.counts.items():
             facts.fim.add(name, value)
-    facts.fim_counts = {"train": len(samples["train"]), "val": len(samples["val"])}
-    facts.fim_tokens = [s["tokens"] for s in samples["train"] + samples["val"]]
-    return samples["train"], samples["val"]
+    facts.fim_counts = {label: len(found) for label, found in samples.items()}
+    facts.fim_tokens = [s["tokens"] for found in samples.values() for s in found]
+    return samples
 
 
 def _cpt(facts: BuildFacts, files: list, counter: TokenCounter, label: str) -> list[dict]:

@@ -74,6 +74,8 @@ def check_examples(
             _note(report, {"source": example.source, "first_error": reason})
         if verdict or not drop_failing:
             result.append(replace(example, check_ok=verdict))
+            if not verdict:
+                report.add("kept although failing (drop_failing is off)")
         else:
             report.add("dropped")
     report.tables["pass_rate_by_generation"] = _rates(by_generation)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from itertools import pairwise
 
 from fim.fences import split_segments
-from trainer.data.fences import has_code_block, normalise_fences
+from trainer.data.fences import fence_raw_code, has_code_block, normalise_fences
 from trainer.data.keys import prompt_key, stable_hash
 from trainer.data.records import Example, Message, StepReport
 
@@ -18,6 +18,8 @@ _ESCAPE_IN_PROSE = re.compile(r"(?<!\\)\\(r\\n|n|t)")
 _ESCAPE_EVERYWHERE = re.compile(r'\\(r\\n|n|t|"|\\)')
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)[^\n]+?(?<!`)\1(?!`)")
 _WINDOWS_PATH = re.compile(r"(?:\b[A-Za-z]:\\|\\\\\w)[^\s`'\"]*")
+_SINGLE_TICK_CODE = re.compile(r"(?<!`)`(?!`)[^`\n]+?`(?!`)")
+_STRING_LITERAL = re.compile(r'(?<!\\)"[^"\n]*?(?<!\\)"')
 _UNESCAPED = {"r\\n": "\n", "n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 _ASKS_FOR_CODE = re.compile(
     r"\b(write|implement|create|generate|rewrite|convert|migrate|port|refactor|fix|complete"
@@ -32,11 +34,13 @@ def repair_text(text: str) -> tuple[str, int]:
     """Turn literal ``\\n``/``\\t`` outside code into real ones; returns (text, replacements).
 
     A message with no real line break but several literal ones was escaped twice: it is
-    unescaped whole (code and quotes too). Otherwise code blocks, inline code and Windows
-    paths are left alone.
+    unescaped whole (fenced code and escaped quotes too). Either way inline code, string
+    literals (``"\\r\\n"`` is BBj, not damage) and Windows paths are left alone, and so are
+    fenced code blocks of a message that has real line breaks.
     """
     if "\n" not in text and len(_ESCAPE_IN_PROSE.findall(text)) >= 2:
-        return _ESCAPE_EVERYWHERE.subn(lambda m: _UNESCAPED[m.group(1)], text)
+        spans = [_SINGLE_TICK_CODE, _STRING_LITERAL, _WINDOWS_PATH]
+        return _outside(text, spans, _ESCAPE_EVERYWHERE)
     total = 0
     out = []
     for segment in split_segments(text):
@@ -50,23 +54,26 @@ def repair_text(text: str) -> tuple[str, int]:
 
 
 def _repair_prose(prose: str) -> tuple[str, int]:
+    return _outside(prose, [_INLINE_CODE, _STRING_LITERAL, _WINDOWS_PATH], _ESCAPE_IN_PROSE)
+
+
+def _outside(
+    text: str, protect: list[re.Pattern[str]], escapes: re.Pattern[str]
+) -> tuple[str, int]:
+    """Unescape ``escapes`` in ``text`` except inside the spans the ``protect`` patterns match
+    (the earliest span wins where two overlap)."""
     protected = sorted(
-        [m.span() for m in _INLINE_CODE.finditer(prose)]
-        + [m.span() for m in _WINDOWS_PATH.finditer(prose)]
+        span for pattern in protect for span in (m.span() for m in pattern.finditer(text))
     )
     out, total, position = [], 0, 0
     for start, end in protected:
         if start < position:
             continue
-        fixed, count = _unescape_prose(prose[position:start])
-        out += [fixed, prose[start:end]]
+        fixed, count = escapes.subn(lambda m: _UNESCAPED[m.group(1)], text[position:start])
+        out += [fixed, text[start:end]]
         total, position = total + count, end
-    fixed, count = _unescape_prose(prose[position:])
+    fixed, count = escapes.subn(lambda m: _UNESCAPED[m.group(1)], text[position:])
     return "".join([*out, fixed]), total + count
-
-
-def _unescape_prose(text: str) -> tuple[str, int]:
-    return _ESCAPE_IN_PROSE.subn(lambda m: _UNESCAPED[m.group(1)], text)
 
 
 def repair_escapes(examples: list[Example]) -> tuple[list[Example], StepReport]:
@@ -87,6 +94,8 @@ def repair_escapes(examples: list[Example]) -> tuple[list[Example], StepReport]:
 
 
 def normalise_code_fences(examples: list[Example]) -> tuple[list[Example], StepReport]:
+    """Label BBj blocks ``bbj`` (others keep their label or none), and fence answers that are
+    raw BBj code so the checker sees them (the report counts both)."""
     report = StepReport("fences")
     result = []
     for example in examples:
@@ -94,6 +103,10 @@ def normalise_code_fences(examples: list[Example]) -> tuple[list[Example], StepR
         for message in example.messages:
             text, changed = normalise_fences(message.content)
             report.add("fences normalised", changed)
+            if message.role == "assistant":
+                text, fenced = fence_raw_code(text)
+                if fenced:
+                    report.add("raw code answers fenced")
             messages.append(replace(message, content=text))
         if tuple(messages) != example.messages:
             report.add("examples changed")

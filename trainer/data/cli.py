@@ -42,6 +42,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--val-fraction", type=float, default=None, help=field_help(DataConfig, "val_fraction")
     )
     parser.add_argument(
+        "--test-fraction", type=float, default=None, help=field_help(DataConfig, "test_fraction")
+    )
+    parser.add_argument(
         "--fim-rate", type=float, default=None, help=field_help(DataConfig, "fim_rate")
     )
     parser.add_argument(
@@ -58,6 +61,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         const=True,
         default=None,
         help=field_help(DataConfig, "drop_failing"),
+    )
+    parser.add_argument(
+        "--keep-failing",
+        dest="drop_failing",
+        action="store_const",
+        const=False,
+        default=None,
+        help="Keep examples whose code fails the checker (flagged in the report).",
     )
     parser.add_argument(
         "--no-progress",
@@ -78,6 +89,7 @@ _OVERRIDES = (
     "max_seq_len",
     "seed",
     "val_fraction",
+    "test_fraction",
     "fim_rate",
     "check_code",
     "drop_failing",
@@ -111,8 +123,9 @@ def run_data_command(config: DataConfig) -> int:
     _print_problems(report["problems"])
     chat, fim, cpt = report["chat"], report["fim"], report["cpt"]
     print(
-        f"chat: {chat['train']} train, {chat['val']} validation; "
-        f"FIM: {fim.get('train', 0)} train, {fim.get('val', 0)} validation; pretraining: "
+        f"chat: {chat['train']} train, {chat['val']} validation, {chat.get('test', 0)} test; "
+        f"FIM: {fim.get('train', 0)} train, {fim.get('val', 0)} validation, "
+        f"{fim.get('test', 0)} test; pretraining: "
         f"{cpt['cpt train'].get('records', 0)} train, {cpt['cpt val'].get('records', 0)} "
         "validation records"
     )

@@ -44,13 +44,20 @@ class DataConfig:
         "UTF-8 byte counts (an upper bound for byte-level BPE).",
     )
     max_seq_len: int = setting(4096, "Token limit of every FIM sample and pretraining record.")
-    val_fraction: float = setting(0.1, "Share of prompts (and of source files) held out.")
+    val_fraction: float = setting(
+        0.1, "Share of prompts (and of source files) held out to pick the best checkpoint."
+    )
+    test_fraction: float = setting(
+        0.1, "Share of prompts (and of source files) held out for `train eval` only."
+    )
     seed: int = setting(0, "Seed of every random choice (split, FIM).")
     system_prompts: tuple[str, ...] = setting(
         DEFAULT_SYSTEM_PROMPTS, "1-5 system prompts given to conversations that have none."
     )
     check_code: bool = setting(True, "Run every example's BBj code through the checker.")
-    drop_failing: bool = setting(False, "Drop examples whose code fails the checker.")
+    drop_failing: bool = setting(
+        True, "Drop examples whose code fails the checker (the report counts them)."
+    )
     drop_no_code: bool = setting(False, "Drop answers without code to a prompt that asked for it.")
     near_duplicate_threshold: float = setting(
         0.85, "Word-trigram Jaccard similarity at which two prompts are duplicates."
@@ -79,6 +86,16 @@ class DataConfig:
         "Longest middle (completion) of a FIM sample, in tokens; at most a "
         "quarter of max_seq_len is used.",
     )
+    serve_n_ctx: int = setting(
+        4096, "The daemon's [llama] n_ctx: FIM prompts are cut to the budget it serves with."
+    )
+    serve_fim_max_tokens: int = setting(
+        96, "The daemon's [fim] max_tokens (the completion's room in its prompt budget)."
+    )
+    serve_fim_max_prompt_tokens: int = setting(
+        0, "The daemon's [fim] max_prompt_tokens; 0 means n_ctx minus max_tokens."
+    )
+    serve_fim_prefix_share: float = setting(0.75, "The daemon's [fim] prefix_share.")
     progress: bool = setting(True, "Show progress bars on stderr.")
 
 
@@ -105,6 +122,11 @@ def _validate(config: DataConfig, origins: dict[str, Origin]) -> None:
     checks = (
         (config.max_seq_len >= 64, "max_seq_len", "must be at least 64"),
         (0.0 < config.val_fraction < 1.0, "val_fraction", "must be between 0 and 1"),
+        (
+            config.test_fraction >= 0.0 and config.val_fraction + config.test_fraction < 1.0,
+            "test_fraction",
+            "must be at least 0 and leave room for training data next to val_fraction",
+        ),
         (0.0 <= config.fim_rate <= 1.0, "fim_rate", "must be between 0 and 1"),
         (0.0 <= config.fim_repo_rate <= 1.0, "fim_repo_rate", "must be between 0 and 1"),
         (
@@ -117,6 +139,13 @@ def _validate(config: DataConfig, origins: dict[str, Origin]) -> None:
         (config.fim_samples_per_file >= 1, "fim_samples_per_file", "must be at least 1"),
         (config.fim_repo_max_files >= 1, "fim_repo_max_files", "must be at least 1"),
         (config.fim_max_middle_tokens >= 1, "fim_max_middle_tokens", "must be at least 1"),
+        (config.serve_n_ctx >= 64, "serve_n_ctx", "must be at least 64"),
+        (config.serve_fim_max_tokens >= 1, "serve_fim_max_tokens", "must be at least 1"),
+        (
+            0.0 < config.serve_fim_prefix_share < 1.0,
+            "serve_fim_prefix_share",
+            "must be between 0 and 1",
+        ),
         (config.max_file_bytes >= 1, "max_file_bytes", "must be at least 1"),
         (config.max_line_bytes >= 1, "max_line_bytes", "must be at least 1"),
         (bool(config.extensions), "extensions", "must name at least one extension"),

@@ -4,11 +4,15 @@ Exact duplicates share the normalised prompt text. Near duplicates have a word-t
 similarity of at least the threshold. Candidate pairs come from MinHash banding (numpy, fixed
 seeds, so every build finds the same pairs: 128 permutations in 16 bands of 8 catch a pair at
 0.85 similarity with 99 % probability) and every candidate is verified exactly, so nothing is
-merged below the threshold.
+merged below the threshold. Two prompts that differ in a number or an identifier (a word with
+a digit, a BBj ``$ % !`` suffix, an ``_`` or ``.`` inside, or anything quoted) ask for
+different things however similar the rest is ("open channel 1" / "open channel 2"): they are
+never merged, and the report counts such pairs.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections import defaultdict
 from itertools import combinations
@@ -18,6 +22,7 @@ from trainer.data.fences import bbj_blocks, has_code_block, prose_of
 from trainer.data.keys import normalise_text, prompt_key, words
 from trainer.data.records import Example, StepReport
 
+_QUOTED = re.compile(r"`[^`]+`|\"[^\"]*\"|'[^'\n]*'")
 PERMUTATIONS = 128
 ROWS_PER_BAND = 8
 DETAIL_LIMIT = 100
@@ -48,7 +53,7 @@ def deduplicate(examples: list[Example], threshold: float) -> tuple[list[Example
         by_key[key].append(index)
     distinct = list(by_key)
     clusters = (
-        _near_duplicate_clusters(distinct, threshold)
+        _near_duplicate_clusters(distinct, threshold, report)
         if threshold < 1.0
         else [[i] for i in range(len(distinct))]
     )
@@ -90,8 +95,20 @@ def shingles(text: str) -> set[int]:
     return {zlib.crc32(g.encode("utf-8")) for g in grams}
 
 
-def _near_duplicate_clusters(texts: list[str], threshold: float) -> list[list[int]]:
+def specifics(text: str) -> frozenset[str]:
+    """The numbers and identifiers of a prompt: what makes two similar prompts different tasks."""
+    found = {quoted for quoted in _QUOTED.findall(text)}
+    for word in words(text):
+        if any(c.isdigit() for c in word) or word[-1] in "$%!" or "_" in word or "." in word:
+            found.add(word)
+    return frozenset(found)
+
+
+def _near_duplicate_clusters(
+    texts: list[str], threshold: float, report: StepReport
+) -> list[list[int]]:
     sets = [shingles(t) for t in texts]
+    details = [specifics(t) for t in texts]
     parent = list(range(len(texts)))
 
     def find(i: int) -> int:
@@ -101,9 +118,20 @@ def _near_duplicate_clusters(texts: list[str], threshold: float) -> list[list[in
         return i
 
     # Components do not depend on the order edges are seen in, so the set needs no sorting.
-    for a, b in _candidate_pairs(sets):
-        if find(a) != find(b) and jaccard(sets[a], sets[b]) >= threshold:
-            parent[max(find(a), find(b))] = min(find(a), find(b))
+    # A cluster never joins prompts whose numbers or identifiers differ, even through a third.
+    members: dict[int, frozenset[str]] = dict(enumerate(details))
+    for a, b in sorted(_candidate_pairs(sets)):
+        if find(a) == find(b) or jaccard(sets[a], sets[b]) < threshold:
+            continue
+        if members[find(a)] != members[find(b)]:
+            report.add("near duplicates kept (numbers or identifiers differ)")
+            if len(report.details) < DETAIL_LIMIT:
+                report.details.append(
+                    {"match": "kept apart", "a": texts[a][:120], "b": texts[b][:120]}
+                )
+            continue
+        root, other = min(find(a), find(b)), max(find(a), find(b))
+        parent[other] = root
     clusters: dict[int, list[int]] = defaultdict(list)
     for index in range(len(texts)):
         clusters[find(index)].append(index)

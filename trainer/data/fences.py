@@ -8,15 +8,54 @@ from fim.fences import BBJ_LANGUAGE, fence, is_bbj_block, split_segments
 from fim.language import KEYWORDS, first_word
 
 _ASSIGNMENT = re.compile(r"^\s*(\d+\s+)?[A-Za-z_][\w.!]*[$%!]?\s*(\[[^\]]*\])?\s*=")
+_BBJ_SIGNAL = re.compile(r"[A-Za-z_]\w*[$!]|#\w|\bBBjAPI\b|'\w+'\(?")
+_FOREIGN = re.compile(
+    r"[{}]\s*$|=>|===|!==|&&|\|\||\bconsole\.|\bfunction\b|\bdocument\."
+    r"|^\s*(var|const|import|export|#include|public static)\b|</?[a-z]+[ >]"
+)
+_SENTENCE = re.compile(r"^\s*[A-Z][a-z']*(\s+[a-z'(),]+){3,}.*[.?!:]\s*$")
 
 
 def looks_like_bbj(code: str) -> bool:
-    """True when at least half of the non-blank lines start like a BBj statement."""
+    """True when at least half of the non-blank lines start like a BBj statement, one of them
+    is unmistakably BBj (a keyword, or a ``$``/``!`` variable), and no line is another
+    language's (braces, ``=>``, ``const``, ``console.``): program output such as
+    ``Total = 55`` and JavaScript are not BBj."""
     lines = [line for line in code.splitlines() if line.strip()]
-    if not lines:
+    if not lines or any(_FOREIGN.search(line) for line in lines):
         return False
+    keyword_lines = sum(1 for line in lines if first_word(line) in KEYWORDS)
     statements = sum(1 for line in lines if first_word(line) in KEYWORDS or _ASSIGNMENT.match(line))
+    if keyword_lines == 0 and not any(_BBJ_SIGNAL.search(line) for line in lines):
+        return False
     return statements * 2 >= len(lines)
+
+
+def raw_code_split(answer: str) -> int | None:
+    """Where unfenced BBj code starts in an answer that has no code block: the start of the
+    first paragraph from which everything to the end is BBj (at least two statements, no
+    sentence of prose). None when the answer is prose or holds a fenced block."""
+    if has_code_block(answer) or "\n" not in answer.strip():
+        return None
+    starts = [0] + [m.end() for m in re.finditer(r"\n[ \t]*\n", answer)]
+    for start in starts:
+        code = answer[start:]
+        lines = [line for line in code.splitlines() if line.strip()]
+        if len(lines) < 2 or any(_SENTENCE.match(line) for line in lines):
+            continue
+        if looks_like_bbj(code):
+            return start
+    return None
+
+
+def fence_raw_code(answer: str) -> tuple[str, bool]:
+    """``answer`` with its unfenced trailing BBj code put in a ```bbj fence."""
+    start = raw_code_split(answer)
+    if start is None:
+        return answer, False
+    code = answer[start:].strip("\n")
+    head = answer[:start].rstrip()
+    return (head + "\n\n" if head else "") + fence(code + "\n"), True
 
 
 def bbj_blocks(text: str) -> list[str]:

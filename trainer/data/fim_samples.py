@@ -1,11 +1,18 @@
-"""FIM training samples from source files, rendered by the same ``fim`` renderer that serves.
+"""FIM training samples, rendered through the daemon's own prompt assembly.
 
-A record is ``{"prompt": <PSM prompt>, "completion": <middle> + "<|endoftext|>"}`` (TRL's
+Each sample is what the editor would send for a cursor at the start of the middle: the file
+without the middle, cut by the LSP's window (``fim.window``), with the path relative to the
+project (the LSP sends it relative to the workspace root), the ring's chunks of other files of
+the same project (``fim.ring``, as the LSP's context ring makes them), assembled by
+``daemon.services.fim_prompt.assemble_fim_prompt`` within the daemon's prompt budget. The
+train/serve identity is tested in ``tests/trainer/test_fim_identity.py``.
+
+A record is ``{"prompt": <prompt>, "completion": <middle> + "<|endoftext|>"}`` (TRL's
 prompt/completion layout: loss on the completion only, and the model learns to stop) plus the
 pieces for checks: ``prefix``, ``middle``, ``suffix``, ``offset`` (where ``prefix`` starts in
 the file), ``truncated``, ``path``, ``file``, ``span_type``, ``repo_level``, ``context_files``
-and ``tokens``. ``prefix + middle + suffix == text[offset:offset + len(...)]`` always, and is
-the whole file when ``truncated`` is false.
+(offered, in order) and ``tokens``. ``prefix + middle + suffix == text[offset:offset + len(...)]``
+always, and is the whole file when ``truncated`` is false.
 """
 
 from __future__ import annotations
@@ -14,18 +21,18 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from fim.formats import QWEN25_CODER, ContextFile, FimFormat
+from daemon.services.fim_prompt import assemble_fim_prompt
+from fim.formats import QWEN25_CODER, FimFormat
+from fim.ring import ContextRing
+from fim.window import fim_window
 from trainer.data.keys import stable_hash, stable_unit
 from trainer.data.progress import progress_bar
 from trainer.data.records import SourceFile, StepReport
 from trainer.data.spans import SPAN_CHOOSERS, FileLines
 from trainer.data.tokens import TokenCounter
-from trainer.data.trim import LineCosts, trim_prefix, trim_suffix
 
 FORMAT: FimFormat = QWEN25_CODER
 END_OF_TEXT = "<|endoftext|>"
-CONTEXT_SHARE = 0.3
-PREFIX_SHARE = 0.75
 SAFETY_TOKENS = 4
 FIT_ATTEMPTS = 4
 
@@ -40,6 +47,11 @@ class FimSettings:
     repo_max_files: int
     max_middle_tokens: int
     seed: int
+    prompt_budget: int = 1_000_000
+    """The daemon's prompt budget (``fim_prompt_budget`` of the serving settings); a sample
+    whose completion leaves less room within ``max_seq_len`` gets a smaller one."""
+    prefix_share: float = 0.75
+    """The daemon's ``[fim] prefix_share``."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,6 @@ class FimBuilder:
         self.files = files
         self.settings = settings
         self.counter = counter
-        self.costs = LineCosts(counter)
         self.by_project: dict[tuple[str, str], list[SourceFile]] = defaultdict(list)
         for file in files:
             self.by_project[file.root_name, file.project].append(file)
@@ -123,28 +134,44 @@ class FimBuilder:
     ) -> dict | None:
         middle = lines.text[span.start : span.end]
         completion = middle + END_OF_TEXT
-        budget = self.settings.max_seq_len - self.counter.count(completion) - SAFETY_TOKENS
+        room = self.settings.max_seq_len - self.counter.count(completion) - SAFETY_TOKENS
+        budget = min(self.settings.prompt_budget, room)
+        chunks = editor_context(context_files)
+        document = lines.text[: span.start] + lines.text[span.end :]
+        before, after = fim_window(document, span.start)
         for _ in range(FIT_ATTEMPTS):
-            context = self._context(context_files, int(budget * CONTEXT_SHARE))
-            chunks = [chunk for _, chunk in context]
-            overhead = self.counter.count(self._render("", "", file, chunks))
-            prefix_start, suffix_end = self._window(lines, span, budget - overhead)
-            prefix = lines.text[prefix_start : span.start]
-            suffix = lines.text[span.end : suffix_end]
-            prompt = self._render(prefix, suffix, file, chunks)
-            tokens = self._tokens(prompt, completion)
-            if tokens <= self.settings.max_seq_len:
-                window = Window(
-                    prefix_start,
-                    prefix,
-                    middle,
-                    suffix,
-                    prefix_start > 0 or suffix_end < len(lines.text),
+            if budget < 1:
+                return None
+            try:
+                assembled = assemble_fim_prompt(
+                    before,
+                    after,
+                    fmt=FORMAT,
+                    count_tokens=self.counter.count,
+                    budget=budget,
+                    path=file.project_path,
+                    context=chunks,
+                    prefix_share=self.settings.prefix_share,
                 )
-                return _record(prompt, completion, file, span, window, context, tokens)
+            except ValueError:
+                return None
+            tokens = self._tokens(assembled.prompt, completion)
+            if tokens <= self.settings.max_seq_len:
+                offset = span.start - len(assembled.prefix)
+                suffix_end = span.end + len(assembled.suffix)
+                window = Window(
+                    offset,
+                    assembled.prefix,
+                    middle,
+                    assembled.suffix,
+                    offset > 0 or suffix_end < len(lines.text),
+                )
+                context = [f.key for f in context_files] if assembled.context else []
+                cut = window.truncated or assembled.context_dropped > 0
+                if cut and budget < self.settings.prompt_budget:
+                    self.report.add("cut shorter than the daemon would (long middle)")
+                return _record(assembled.prompt, completion, file, span, window, context, tokens)
             budget -= tokens - self.settings.max_seq_len + SAFETY_TOKENS
-            if budget - overhead < 0:
-                context_files = []
         return None
 
     def _tokens(self, prompt: str, completion: str) -> int:
@@ -153,44 +180,15 @@ class FimBuilder:
         joined (the two ways trainers tokenise prompt/completion data)."""
         return sum(self.counter.count_many([prompt, completion]))
 
-    def _window(self, lines: FileLines, span: Span, available: int) -> tuple[int, int]:
-        """(prefix start, suffix end) within ``available`` tokens; the prefix gets the larger
-        share and whatever the suffix does not need."""
-        if available <= 0:
-            return span.start, span.end
-        costs = self.costs.of(lines)
-        prefix_need = trim_prefix(lines, costs, self.counter, span.start, available)[1]
-        suffix_need = trim_suffix(lines, costs, self.counter, span.end, available)[1]
-        prefix_budget = max(int(available * PREFIX_SHARE), available - suffix_need)
-        prefix_start, prefix_cost = trim_prefix(
-            lines, costs, self.counter, span.start, min(prefix_budget, prefix_need)
-        )
-        suffix_end, _ = trim_suffix(lines, costs, self.counter, span.end, available - prefix_cost)
-        return prefix_start, suffix_end
 
-    def _context(self, files: list[SourceFile], budget: int) -> list[tuple[str, ContextFile]]:
-        """(split key, chunk) of each context file, cut at line ends to share ``budget``."""
-        chunks: list[tuple[str, ContextFile]] = []
-        for file in files:
-            budget -= self.counter.count(f"{FORMAT.file_sep_token}{file.project_path}\n")
-            if budget <= 0:
-                break
-            lines = FileLines(file.text)
-            end, cost = trim_suffix(lines, self.costs.of(lines), self.counter, 0, budget)
-            if end == 0:
-                break
-            chunks.append((file.key, ContextFile(file.project_path, file.text[:end])))
-            budget -= cost
-        return chunks
-
-    def _render(
-        self, prefix: str, suffix: str, file: SourceFile, context: list[ContextFile]
-    ) -> str:
-        if not context:
-            return FORMAT.render(prefix, suffix)
-        return FORMAT.render(
-            prefix, suffix, path=file.project_path, context=context, repo_name=file.project
-        )
+def editor_context(files: list[SourceFile]) -> tuple:
+    """The chunks the LSP's context ring would send after the user opened ``files`` in order
+    (each chunk the top of its file, named by its path inside the project)."""
+    ring = ContextRing()
+    for file in files:
+        ring.add(file.project_path, file.text)
+    ring.reshuffle()
+    return ring.snapshot()
 
 
 @dataclass(frozen=True)
@@ -210,7 +208,7 @@ def _record(
     file: SourceFile,
     span: Span,
     window: Window,
-    context: list[tuple[str, ContextFile]],
+    context_files: list[str],
     tokens: int,
 ) -> dict:
     return {
@@ -224,7 +222,7 @@ def _record(
         "path": file.project_path,
         "file": file.key,
         "span_type": span.kind,
-        "repo_level": bool(context),
-        "context_files": [key for key, _ in context],
+        "repo_level": bool(context_files),
+        "context_files": context_files,
         "tokens": tokens,
     }

@@ -108,12 +108,14 @@ def _message(error: Any) -> str:
     if error.validator == "enum":
         return f"{value!r} is not one of {', '.join(error.validator_value)}"
     if error.validator in ("oneOf", "anyOf"):
-        allowed = ", ".join(example_schema()["$defs"]["generation"]["enum"])
+        schema = example_schema()
+        top = error.absolute_path[0] if error.absolute_path else "generation"
+        single = schema["properties"]["generation"]["oneOf"][0]
+        enum = single["enum"] if top == "generation" else schema["$defs"]["generation"]["enum"]
+        allowed = ", ".join(enum)
         return f"{value!r} is not a generation or a list of them (generations: {allowed})"
     if error.validator == "type":
         return f"must be of type {error.validator_value}, got {value!r}"
     if error.validator == "minLength":
         return "must not be empty"
-    if error.validator == "pattern":
-        return f"{value!r} is not a version such as 23.00"
     return str(error.message)

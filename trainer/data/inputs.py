@@ -14,6 +14,9 @@ from trainer.data.records import DataError, Example, InputProblem
 from trainer.data.sources import SourceScan, scan_sources
 from trainer.data.walk import walk_files
 
+DOCUMENT_NAMES = frozenset({"readme.md", "format.md", "contributing.md", "changelog.md"})
+"""Markdown files in an example folder that document the folder (as upstream's FORMAT.md)."""
+
 
 @dataclass
 class Inputs:
@@ -51,7 +54,7 @@ def _files(roots: tuple[Path, ...], suffix: str, config: DataConfig, inputs: Inp
             found.append(root)
             continue
         for path, rel in walk_files(root, config.exclude, skipped, inputs.problems):
-            if rel.lower().endswith(suffix) and path.name.lower() != "readme.md":
+            if rel.lower().endswith(suffix) and path.name.lower() not in DOCUMENT_NAMES:
                 found.append(path)
     return found
 

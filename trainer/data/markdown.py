@@ -7,9 +7,15 @@ How each ``type`` becomes a conversation (the system message is added later, in 
   expected behaviour/output.
 - ``comprehension``: the user shows the code and asks what it does; the assistant explains
   (``## Explanation`` then the expected behaviour/output).
-- ``migration``: the first ``## Code`` block is the original (``from_generation``), the others
-  the migrated program (``to_generation``); the user shows the original and asks for the
+- ``migration``: the blocks under a ``### Before (…)`` sub-heading of ``## Code`` are the
+  original (``from_generation``), those under ``### After (…)`` the migrated program
+  (``to_generation``, one generation or a list); without those sub-headings the first block is
+  the original and the others the result. The user shows the original and asks for the
   migration, the assistant answers with the migrated code and the explanation.
+
+Several blocks each named by a ``<!-- filename: X.bbj -->`` comment make a multi-file example:
+the conversation names every file, and the files also become one small project whose FIM
+samples see each other as repo-level context (``Example.files``).
 - ``explanation``: the user asks about ``description`` (else the title); the assistant explains
   and then shows the code as an example.
 """
@@ -51,12 +57,15 @@ GENERATION_NAMES: dict[str, str] = {
 _HEADING = re.compile(r"^##\s+(?P<name>[^#].*?)\s*#*\s*$")
 _BLOCK_LINE = re.compile(r"^\s*([-*+]\s|\d+[.)]\s|#|>|\||<!--)")
 _FILENAME = re.compile(r"<!--\s*filename:\s*(?P<name>\S.*?)\s*-->")
+_STAGE = re.compile(r"^###\s+(?P<stage>before|after)\b", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class CodeBlock:
     code: str
     filename: str | None = None
+    stage: str | None = None
+    """``before`` or ``after`` under a migration's ``### Before``/``### After`` sub-heading."""
 
 
 @dataclass
@@ -166,8 +175,12 @@ def _check_sections(example: ParsedExample) -> list[InputProblem]:
         blocks, block_problems = _code_blocks(example.path, example.sections["code"])
         example.code = blocks
         problems.extend(block_problems)
-    if kind == "migration" and len(example.code) < 2:
-        message = "a migration needs two ```bbj blocks in '## Code': the original, then the result"
+    before, after = migration_parts(example.code)
+    if kind == "migration" and not (before and after):
+        message = (
+            "a migration needs the original and the result in '## Code' "
+            "(under '### Before' and '### After', or two ```bbj blocks in that order)"
+        )
         problems.append(InputProblem(example.path, message, None, "## Code"))
     return problems
 
@@ -176,10 +189,13 @@ def _code_blocks(path: str, section: str) -> tuple[list[CodeBlock], list[InputPr
     blocks: list[CodeBlock] = []
     problems: list[InputProblem] = []
     filename: str | None = None
+    stage: str | None = None
     for segment in split_segments(section):
         if not segment.is_code:
             names = _FILENAME.findall(segment.raw)
             filename = names[-1] if names else filename
+            stages = _STAGE.findall(segment.raw)
+            stage = stages[-1].lower() if stages else stage
             continue
         language = segment.language
         if language and language not in BBJ_ALIASES:
@@ -189,11 +205,27 @@ def _code_blocks(path: str, section: str) -> tuple[list[CodeBlock], list[InputPr
             message = f"code block {len(blocks) + 1} is empty"
             problems.append(InputProblem(path, message, None, "## Code"))
         else:
-            blocks.append(CodeBlock(segment.body.rstrip("\n") + "\n", filename))
+            blocks.append(CodeBlock(segment.body.rstrip("\n") + "\n", filename, stage))
         filename = None
     if not blocks and not problems:
         problems.append(InputProblem(path, "has no ```bbj code block", None, "## Code"))
     return blocks, problems
+
+
+def migration_parts(blocks: list[CodeBlock]) -> tuple[list[CodeBlock], list[CodeBlock]]:
+    """(original, result) blocks of a migration."""
+    if any(block.stage for block in blocks):
+        before = [b for b in blocks if b.stage == "before"]
+        return before, [b for b in blocks if b.stage != "before"]
+    return blocks[:1], blocks[1:]
+
+
+def project_files(blocks: list[CodeBlock]) -> tuple[tuple[str, str], ...]:
+    """(file name, code) of a multi-file example: two or more differently named blocks."""
+    named = [(b.filename, b.code) for b in blocks if b.filename]
+    if len(named) < 2 or len(named) != len(blocks) or len({n for n, _ in named}) != len(named):
+        return ()
+    return tuple((str(name), code) for name, code in named)
 
 
 def to_example(parsed: ParsedExample, order: int) -> Example:
@@ -210,6 +242,7 @@ def to_example(parsed: ParsedExample, order: int) -> Example:
         generations=generations,
         title=meta["title"],
         declared_code=tuple(block.code for block in parsed.code),
+        files=() if meta["type"] == "migration" else project_files(parsed.code),
     )
 
 
@@ -233,17 +266,18 @@ def _outcome(parsed: ParsedExample) -> str:
 
 
 def _target(parsed: ParsedExample) -> str:
-    value = parsed.meta["generation"]
-    names = [
-        GENERATION_NAMES[g]
-        for g in ([value] if isinstance(value, str) else value)
-        if g in GENERATION_NAMES
-    ]
+    names = _generation_names(parsed.meta["generation"])
     return f" It should be {' or '.join(names)}." if names else ""
 
 
+def _generation_names(value: str | list[str] | None) -> list[str]:
+    values = [value] if isinstance(value, str) else (value or [])
+    return [GENERATION_NAMES[g] for g in values if g in GENERATION_NAMES]
+
+
 def _task(parsed: ParsedExample) -> str:
-    return parsed.meta.get("description") or parsed.meta["title"]
+    task = (parsed.meta.get("description") or parsed.meta["title"]).strip()
+    return task if task.endswith((".", "?", "!")) else task + "."
 
 
 def _completion(parsed: ParsedExample) -> tuple[str, str]:
@@ -260,15 +294,18 @@ def _comprehension(parsed: ParsedExample) -> tuple[str, str]:
 
 def _migration(parsed: ParsedExample) -> tuple[str, str]:
     meta = parsed.meta
-    source = GENERATION_NAMES.get(meta["from_generation"], "a BBj program")
-    target = GENERATION_NAMES.get(meta["to_generation"], "a BBj program")
+    source = " or ".join(_generation_names(meta.get("from_generation"))) or "a BBj program"
+    target = (
+        " or ".join(_generation_names(meta.get("to_generation") or meta["generation"]))
+        or "a modern BBj program"
+    )
     note = f" {meta['description']}" if meta.get("description") else ""
+    before, after = migration_parts(parsed.code)
     user = (
-        f"Migrate this code, {source}, so that it becomes {target}.{note}\n\n"
-        f"{_render_code(parsed.code[:1])}"
+        f"Migrate this code, {source}, so that it becomes {target}.{note}\n\n{_render_code(before)}"
     )
     answer = [
-        _render_code(parsed.code[1:]),
+        _render_code(after),
         parsed.sections.get("explanation", ""),
         _outcome(parsed),
     ]

@@ -72,6 +72,8 @@ class Example:
     check_ok: bool | None = None
     """Checker verdict on the example's code: None when it has none or was not checked."""
     flags: tuple[str, ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
+    """(file name, code) of a multi-file Markdown example: a small project for FIM."""
 
     def first(self, role: str) -> str:
         return next((m.content for m in self.messages if m.role == role), "")

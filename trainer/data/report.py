@@ -23,9 +23,11 @@ class BuildFacts:
     steps: list[StepReport] = field(default_factory=list)
     train: list[Example] = field(default_factory=list)
     val: list[Example] = field(default_factory=list)
+    test: list[Example] = field(default_factory=list)
     chat_tokens: list[int] = field(default_factory=list)
     train_files: list[SourceFile] = field(default_factory=list)
     val_files: list[SourceFile] = field(default_factory=list)
+    test_files: list[SourceFile] = field(default_factory=list)
     fim: StepReport = field(default_factory=lambda: StepReport("fim"))
     fim_counts: dict[str, int] = field(default_factory=dict)
     fim_tokens: list[int] = field(default_factory=list)
@@ -48,12 +50,13 @@ def length_stats(lengths: list[int], limit: int) -> dict[str, int | float]:
 
 
 def report_document(facts: BuildFacts) -> dict[str, object]:
-    chat = facts.train + facts.val
+    chat = facts.train + facts.val + facts.test
     problems = facts.inputs.problems
     return {
         "format": 1,
         "tokenizer": facts.tokenizer,
         "max_seq_len": facts.config.max_seq_len,
+        "drop_failing": facts.config.drop_failing,
         "inputs": dict(sorted(facts.inputs.counts.items())),
         "problems": {
             "count": len(problems),
@@ -64,6 +67,7 @@ def report_document(facts: BuildFacts) -> dict[str, object]:
         "chat": {
             "train": len(facts.train),
             "val": len(facts.val),
+            "test": len(facts.test),
             "by_type": _distribution(e.kind for e in chat),
             "by_generation": _distribution(g for e in chat for g in e.generations),
             "flagged_no_code": sum(1 for e in chat if "no-code" in e.flags),
@@ -73,6 +77,12 @@ def report_document(facts: BuildFacts) -> dict[str, object]:
             "kept": len(facts.inputs.scan.files),
             "train_files": len(facts.train_files),
             "val_files": len(facts.val_files),
+            "test_files": len(facts.test_files),
+            "example_project_files": sum(
+                1
+                for f in facts.train_files + facts.val_files + facts.test_files
+                if f.root_name == "examples"
+            ),
             "skipped": dict(sorted(facts.inputs.scan.skipped.items())),
             "encodings": dict(sorted(facts.inputs.scan.encodings.items())),
         },
@@ -118,14 +128,21 @@ def report_markdown(document: dict) -> str:
 def _header(document: dict) -> list[str]:
     chat, fim = document["chat"], document["fim"]
     rows = [
-        ["train.jsonl / val.jsonl (chat)", f"{chat['train']} / {chat['val']}"],
-        ["fim_train.jsonl / fim_val.jsonl", f"{fim.get('train', 0)} / {fim.get('val', 0)}"],
+        [
+            "train.jsonl / val.jsonl / test.jsonl (chat)",
+            f"{chat['train']} / {chat['val']} / {chat.get('test', 0)}",
+        ],
+        [
+            "fim_train.jsonl / fim_val.jsonl / fim_test.jsonl",
+            f"{fim.get('train', 0)} / {fim.get('val', 0)} / {fim.get('test', 0)}",
+        ],
         *[[name, str(counts.get("records", 0))] for name, counts in document["cpt"].items()],
     ]
     return [
         "# Data build report",
         "",
-        f"Tokenizer: {document['tokenizer']}; max_seq_len {document['max_seq_len']}.",
+        f"Tokenizer: {document['tokenizer']}; max_seq_len {document['max_seq_len']}; "
+        f"drop_failing {'on' if document.get('drop_failing') else 'off'}.",
         "",
         "## Outputs",
         "",
@@ -160,7 +177,8 @@ def _sources(sources: dict) -> list[str]:
         "## Source files",
         "",
         f"Kept {sources['kept']} ({sources['train_files']} train, "
-        f"{sources['val_files']} validation).",
+        f"{sources['val_files']} validation, {sources.get('test_files', 0)} test; "
+        f"{sources.get('example_project_files', 0)} of them files of multi-file examples).",
         "",
         "Skipped:",
         "",

@@ -8,6 +8,12 @@ from typing import Any
 Row = tuple[str, Callable[[dict[str, Any]], float | None], bool]
 """(label, value of a model's results, higher is better)."""
 
+FIM_NOTE = (
+    "FIM compile rate counts only non-empty completions whose original file passes the checker "
+    "(an empty completion would leave such a file passing); read it with the non-empty share. "
+    '"adds no error" compares each completion with the empty one, as the daemon\'s gate does.'
+)
+
 
 def _get(*keys: str) -> Callable[[dict[str, Any]], float | None]:
     def read(model: dict[str, Any]) -> float | None:
@@ -31,9 +37,11 @@ def metric_rows(evaluation: dict[str, Any]) -> list[Row]:
     )
     rows += [(f"chat compile@{k} (sampled)", _get("chat", "compile@k", k), True) for k in ks]
     rows += [
+        ("FIM non-empty share", _get("fim", "non_empty_share"), True),
+        ("FIM compile rate (non-empty)", _get("fim", "compile_rate_non_empty"), True),
+        ("FIM adds no error", _get("fim", "adds_no_error"), True),
         ("FIM exact match", _get("fim", "exact_match"), True),
         ("FIM edit similarity", _get("fim", "edit_similarity"), True),
-        ("FIM compile rate", _get("fim", "compile_rate"), True),
         ("chat latency p50 (s)", _get("chat", "latency_s", "p50"), False),
         ("FIM latency p50 (s)", _get("fim", "latency_s", "p50"), False),
         ("FIM latency p95 (s)", _get("fim", "latency_s", "p95"), False),
@@ -51,6 +59,21 @@ def _delta(first: float | None, last: float | None, higher_is_better: bool) -> s
     change = last - first
     better = change > 0 if higher_is_better else change < 0
     return f"{change:+.3f}" + (" (better)" if better else " (worse)" if change else "")
+
+
+def table_caption(evaluation: dict[str, Any]) -> str:
+    """What the table was measured on: split, checker and N of each task."""
+    models = evaluation["models"]
+    first = models[0] if models else {}
+    chat, fim = first.get("chat", {}), first.get("fim", {})
+    checked = ", ".join(
+        f"{m['label']} {m.get('fim', {}).get('compile_checked', 0)}" for m in models
+    )
+    return (
+        f"Split: {evaluation.get('split', 'val')}; checker: {evaluation.get('checker', '?')}; "
+        f"N = {chat.get('prompts', 0)} chat prompts, {fim.get('samples', 0)} FIM samples "
+        f"(FIM compile rate over N = {checked or 0} non-empty completions)."
+    )
 
 
 def comparison_table(evaluation: dict[str, Any]) -> list[str]:
@@ -76,9 +99,13 @@ def markdown(evaluation: dict[str, Any]) -> str:
     lines = [
         "# bbj-coder evaluation",
         "",
-        f"Data: `{evaluation['data']}`; checker: {evaluation['checker']}.",
+        f"Data: `{evaluation['data']}`.",
+        "",
+        table_caption(evaluation),
         "",
         *comparison_table(evaluation),
+        "",
+        FIM_NOTE,
         "",
         "## Models",
         "",

@@ -14,7 +14,7 @@ from daemon.files import write_atomic
 from trainer.evaluate.report import markdown
 from trainer.evaluate.tasks import (
     ChatSettings,
-    Check,
+    Checks,
     chat_prompts,
     evaluate_chat,
     evaluate_fim,
@@ -23,6 +23,8 @@ from trainer.evaluate.tasks import (
 from trainer.train.errors import TrainError
 from trainer.train.inputs import read_jsonl, resolve_data_dir
 
+EVAL_SPLIT = "test"
+"""Validation picked the checkpoint; the table is measured on data nothing was chosen on."""
 RESULTS = "eval.json"
 REPORT = "eval.md"
 ITEMS = "eval_items.jsonl"
@@ -63,15 +65,15 @@ def _ticker(label: str, enabled: bool) -> Callable[[str, int, int], None]:
 
 
 def evaluate_model(
-    label: str, path: Path, options: EvalOptions, check: Check, held_out: dict[str, list]
+    label: str, path: Path, options: EvalOptions, checks: Checks, held_out: dict[str, list]
 ) -> tuple[dict[str, Any], list[dict]]:
     from trainer.evaluate.runners import open_runner
 
     runner = open_runner(path, options.n_ctx, options.threads)
     tick = _ticker(label, options.progress and sys.stderr.isatty())
     try:
-        chat, chat_items = evaluate_chat(runner, held_out["chat"], check, options.chat, tick)
-        fim, fim_items = evaluate_fim(runner, held_out["fim"], check, options.fim_max_tokens, tick)
+        chat, chat_items = evaluate_chat(runner, held_out["chat"], checks.check, options.chat, tick)
+        fim, fim_items = evaluate_fim(runner, held_out["fim"], checks, options.fim_max_tokens, tick)
     finally:
         runner.close()
         tick("done", -1, 0)
@@ -81,10 +83,21 @@ def evaluate_model(
 
 
 def held_out_data(data_dir: Path, limit: int | None) -> dict[str, list]:
-    prompts = chat_prompts(read_jsonl(data_dir / "val.jsonl"))
-    fim = read_jsonl(data_dir / "fim_val.jsonl")
+    """The test split's chat prompts (those whose reference has code) and FIM samples."""
+    names = (f"{EVAL_SPLIT}.jsonl", f"fim_{EVAL_SPLIT}.jsonl")
+    missing = [name for name in names if not (data_dir / name).is_file()]
+    if missing:
+        raise TrainError(
+            f"{data_dir} has no {EVAL_SPLIT} split ({', '.join(missing)} missing): rebuild it "
+            "with `bbj-coder train data`, which holds out a test split for evaluation."
+        )
+    prompts = chat_prompts(read_jsonl(data_dir / names[0]))
+    fim = read_jsonl(data_dir / names[1])
     if not prompts and not fim:
-        raise TrainError(f"{data_dir} has no held-out chat prompts with code and no FIM samples.")
+        raise TrainError(
+            f"{data_dir} has no {EVAL_SPLIT} chat prompts with code and no {EVAL_SPLIT} FIM "
+            "samples; raise test_fraction in the data build."
+        )
     return {"chat": prompts[:limit], "fim": fim[:limit]}
 
 
@@ -95,11 +108,11 @@ def run_eval(options: EvalOptions, say: Callable[[str], None] = print) -> dict[s
             raise TrainError(f"The model {path} does not exist.")
     data_dir = resolve_data_dir(options.data)
     held_out = held_out_data(data_dir, options.limit)
-    check, checker = make_checker(options.checker, options.bbjcpl)
+    checks = make_checker(options.checker, options.bbjcpl)
     results, items = [], []
     for label, path in options.models:
         say(f"evaluating {label} ({path})")
-        result, model_items = evaluate_model(label, path, options, check, held_out)
+        result, model_items = evaluate_model(label, path, options, checks, held_out)
         results.append(result)
         items += model_items
     settings = {
@@ -109,9 +122,10 @@ def run_eval(options: EvalOptions, say: Callable[[str], None] = print) -> dict[s
         "n_ctx": options.n_ctx,
     }
     evaluation = {
-        "format": 1,
+        "format": 2,
         "data": str(data_dir),
-        "checker": checker,
+        "split": EVAL_SPLIT,
+        "checker": checks.description,
         "settings": settings,
         "models": results,
     }

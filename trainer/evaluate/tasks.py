@@ -1,9 +1,17 @@
 """The two evaluation tasks on held-out data: chat compile@k and FIM completion quality.
 
-Chat: every validation conversation whose reference answer holds BBj code is asked again
+Chat: every test conversation whose reference answer holds BBj code is asked again
 (without that answer); an answer passes when it has fenced BBj code and every block passes the
-checker. FIM: every validation FIM sample is completed, post-processed as the daemon does, and
-compared with the true middle; the filled-in file is checked when the original one passes.
+checker. FIM: every test FIM sample is completed, post-processed as the daemon does, and
+compared with the true middle. A compile rate over all completions would reward silence (an
+empty completion leaves a compiling file compiling), so the FIM metrics are:
+
+- ``non_empty_share``: completions with any non-blank text;
+- ``compile_rate_non_empty``: of the non-empty completions whose original file passes the
+  checker, the share whose filled-in file passes too (0 when there are none), with its N;
+- ``adds_no_error``: completions that add no error compared with the empty completion (the
+  daemon's compile gate); a silent model scores 1 here and 0 on the two above;
+- ``exact_match`` and ``edit_similarity`` against the true middle.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from trainer.evaluate.metrics import (
 from trainer.evaluate.runners import Runner, Sampling
 
 Check = Callable[[str], bool]
+Gate = Callable[[str, str, str], bool]
+"""``gate(prefix, completion, suffix)``: True when the completion adds no checker error."""
 Tick = Callable[[str, int, int], None]
 
 
@@ -36,9 +46,18 @@ class ChatSettings:
     seed: int = 0
 
 
-def make_checker(mode: str = "auto", bbjcpl: str | None = None) -> tuple[Check, str]:
-    """A synchronous pass/fail check and the checker's description."""
-    from daemon.check import describe_checker, select_checker
+@dataclass(frozen=True)
+class Checks:
+    """The checker as evaluation uses it: a pass/fail check, the FIM gate, its description."""
+
+    check: Check
+    gate: Gate
+    description: str
+
+
+def make_checker(mode: str = "auto", bbjcpl: str | None = None) -> Checks:
+    """Synchronous views of the daemon's checker and of its FIM compile gate."""
+    from daemon.check import CompletionGate, describe_checker, select_checker
 
     checker = select_checker(mode, bbjcpl)
     loop = asyncio.new_event_loop()
@@ -46,7 +65,11 @@ def make_checker(mode: str = "auto", bbjcpl: str | None = None) -> tuple[Check, 
     def check(code: str) -> bool:
         return loop.run_until_complete(checker.check(code)).ok
 
-    return check, describe_checker(checker)
+    def gate(prefix: str, completion: str, suffix: str) -> bool:
+        judging = CompletionGate(checker).judge(prefix, completion, suffix)
+        return loop.run_until_complete(judging).passed
+
+    return Checks(check, gate, describe_checker(checker))
 
 
 def code_blocks(text: str) -> list[str]:
@@ -136,18 +159,22 @@ def complete_fim(runner: Runner, sample: dict[str, Any], max_tokens: int) -> tup
 
 
 def evaluate_fim(
-    runner: Runner, samples: list[dict[str, Any]], check: Check, max_tokens: int, tick: Tick
+    runner: Runner, samples: list[dict[str, Any]], checks: Checks, max_tokens: int, tick: Tick
 ) -> tuple[dict[str, Any], list[dict]]:
-    exact, similar, compiled, seconds, items = [], [], [], [], []
+    exact, similar, non_empty, compiled, no_new_error, seconds, items = [], [], [], [], [], [], []
     for index, sample in enumerate(samples):
         tick("fim", index, len(samples))
         middle, took = complete_fim(runner, sample, max_tokens)
+        prefix, suffix = sample["prefix"], sample["suffix"]
         seconds.append(took)
         exact.append(exact_match(middle, sample["middle"]))
         similar.append(edit_similarity(middle, sample["middle"]))
-        reference = sample["prefix"] + sample["middle"] + sample["suffix"]
-        if check(reference):
-            compiled.append(check(sample["prefix"] + middle + sample["suffix"]))
+        non_empty.append(bool(middle.strip()))
+        compiles = None
+        if non_empty[-1] and checks.check(prefix + sample["middle"] + suffix):
+            compiles = checks.check(prefix + middle + suffix)
+            compiled.append(compiles)
+        no_new_error.append(not non_empty[-1] or checks.gate(prefix, middle, suffix))
         items.append(
             {
                 "task": "fim",
@@ -157,15 +184,20 @@ def evaluate_fim(
                 "completion": middle,
                 "exact": exact[-1],
                 "edit_similarity": round(similar[-1], 4),
+                "non_empty": non_empty[-1],
+                "compiles": compiles,
+                "adds_no_error": no_new_error[-1],
                 "seconds": took,
             }
         )
     summary = {
         "samples": len(samples),
+        "non_empty_share": round(mean(non_empty), 4),
+        "compile_rate_non_empty": round(mean(compiled), 4),
+        "compile_checked": len(compiled),
+        "adds_no_error": round(mean(no_new_error), 4),
         "exact_match": round(mean(exact), 4),
         "edit_similarity": round(mean(similar), 4),
-        "compile_rate": round(mean(compiled), 4),
-        "compile_checked": len(compiled),
         "latency_s": latency_summary(seconds),
     }
     return summary, items

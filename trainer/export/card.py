@@ -44,21 +44,87 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
 
 
 def _data_section(data_dir: Path) -> list[str]:
+    """The data report's key counts; the build is named by its version and manifest hash,
+    never by a path on the machine that trained."""
     report = _read_json(data_dir / "report.json")
-    lines = ["## Training data", "", f"Build: `{data_dir}`", ""]
+    manifest = _read_json(data_dir / "manifest.json") or {}
+    build = f"`{data_dir.name}`" + (f" (manifest {_short(manifest)})" if manifest else "")
+    lines = ["## Training data", "", f"Build: {build}", ""]
     if report is None:
         return [*lines, "(no report.json found)", ""]
     chat, fim, cpt = report.get("chat", {}), report.get("fim", {}), report.get("cpt", {})
     rows = [
-        ("conversations", chat.get("train", 0), chat.get("val", 0)),
-        ("FIM samples", fim.get("train", 0), fim.get("val", 0)),
+        ("conversations", chat.get("train", 0), chat.get("val", 0), chat.get("test", "-")),
+        ("FIM samples", fim.get("train", 0), fim.get("val", 0), fim.get("test", "-")),
         (
             "pretraining records",
             cpt.get("cpt train", {}).get("records", 0),
             cpt.get("cpt val", {}).get("records", 0),
+            "-",
         ),
     ]
-    return [*lines, *_table(("kind", "train", "validation"), rows)]
+    return [
+        *lines,
+        *_table(("kind", "train", "validation", "test"), rows),
+        *_table(("data report count", "value"), _key_counts(report)),
+    ]
+
+
+def _short(manifest: dict[str, Any]) -> str:
+    import hashlib
+
+    text = json.dumps(manifest.get("outputs", manifest), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _key_counts(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    steps = {step.get("step"): step.get("counts", {}) for step in report.get("cleaning", [])}
+    checker, dedup = steps.get("checker", {}), steps.get("duplicates", {})
+    fences, escapes = steps.get("fences", {}), steps.get("escapes", {})
+    inputs, problems = report.get("inputs", {}), report.get("problems", {})
+    sources = report.get("sources", {})
+    rows = [
+        ("tokenizer", report.get("tokenizer", "?")),
+        ("max_seq_len", report.get("max_seq_len", "?")),
+        (
+            "Markdown examples (rejected)",
+            _pair(inputs, "markdown examples", "markdown files rejected"),
+        ),
+        (
+            "ChatML records (lines rejected)",
+            _pair(inputs, "chatml records", "chatml lines rejected"),
+        ),
+        ("input problems", problems.get("count", 0)),
+        ("checker passed / failed", f"{checker.get('passed', 0)} / {checker.get('failed', 0)}"),
+        (
+            "failing examples dropped"
+            + ("" if report.get("drop_failing", True) else " (drop_failing off)"),
+            checker.get("dropped", 0),
+        ),
+        ("raw code answers fenced", fences.get("raw code answers fenced", 0)),
+        ("escape sequences repaired", escapes.get("sequences repaired", 0)),
+        (
+            "duplicates removed (exact / near)",
+            _split(dedup, "exact duplicates removed", "near duplicates removed"),
+        ),
+        (
+            "near duplicates kept (numbers or identifiers differ)",
+            dedup.get("near duplicates kept (numbers or identifiers differ)", 0),
+        ),
+        (
+            "source files (train / validation / test)",
+            _split(sources, "train_files", "val_files", "test_files"),
+        ),
+    ]
+    return rows
+
+
+def _pair(counts: dict[str, Any], kept: str, rejected: str) -> str:
+    return f"{counts.get(kept, 0)} ({counts.get(rejected, 0)})"
+
+
+def _split(counts: dict[str, Any], *keys: str) -> str:
+    return " / ".join(str(counts.get(key, 0)) for key in keys)
 
 
 def _hyper_section(info: dict[str, Any]) -> list[str]:
@@ -110,9 +176,18 @@ def _eval_section(evaluation: dict[str, Any] | None) -> list[str]:
             "`bbj-coder train export --run RUN --card-only` to add the table here.",
             "",
         ]
-    from trainer.evaluate.report import comparison_table
+    from trainer.evaluate.report import FIM_NOTE, comparison_table, table_caption
 
-    return ["## Evaluation", "", *comparison_table(evaluation), ""]
+    return [
+        "## Evaluation",
+        "",
+        table_caption(evaluation),
+        "",
+        *comparison_table(evaluation),
+        "",
+        FIM_NOTE,
+        "",
+    ]
 
 
 def _files_section(entries: list[dict[str, Any]], notes: list[str]) -> list[str]:
@@ -145,6 +220,22 @@ def _usage(entries: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def _base_warning(info: dict[str, Any]) -> list[str]:
+    signals = info.get("base_model_warnings")
+    if signals is None and info.get("base_model"):
+        from trainer.train.inputs import instruct_signals
+
+        signals = instruct_signals(Path(info["base_model"]))
+    if not signals:
+        return []
+    return [
+        f"> **Warning:** the base model looks like an Instruct model ({'; '.join(signals)}). "
+        "bbj-coder fine-tunes a base model: an Instruct model was tuned for chat without FIM, "
+        "so completions and chat can both suffer.",
+        "",
+    ]
+
+
 def model_card(
     name: str,
     info: dict[str, Any],
@@ -160,6 +251,7 @@ def model_card(
         "bbj-coder's two-stage (continued pretraining, then chat + FIM) LoRA training.",
         "",
     ]
+    lines += _base_warning(info)
     lines += _data_section(Path(info.get("data", "")))
     lines += _hyper_section(info)
     lines += _results_section(info, plot)

@@ -66,7 +66,11 @@ class TrainConfig:
         None, "Output of `bbj-coder train data`: a vNNNN directory, or its root (uses LATEST)."
     )
     out: Path = setting(Path("runs/bbj-coder"), "Run directory: checkpoints, adapter, logs.")
-    engine: str = setting("auto", "auto, unsloth, qlora (4-bit) or lora (full-precision base).")
+    engine: str = setting(
+        "auto",
+        "auto, unsloth, qlora (4-bit) or lora (full-precision base). auto refuses to train a "
+        "model above about 1B parameters on the CPU: name an engine to do that anyway.",
+    )
     seed: int = setting(0, "Seed of LoRA initialisation, data mixing and data order.")
     max_seq_len: int = setting(4096, "Longest training sequence in tokens (longer are cut).")
     batch_size: int = setting(4, "Sequences per device per step (training and validation).")
@@ -79,7 +83,11 @@ class TrainConfig:
     )
     lora_r: int = setting(32, "LoRA rank.")
     lora_alpha: int = setting(64, "LoRA alpha (scale = alpha / r).")
-    lora_dropout: float = setting(0.05, "Dropout on the LoRA branch.")
+    lora_dropout: float = setting(
+        0.0,
+        "Dropout on the LoRA branch; 0 keeps Unsloth's fast LoRA kernels on (any other value "
+        "makes Unsloth fall back to its slower path).",
+    )
     target_modules: tuple[str, ...] = setting(
         ("all-linear",),
         "Modules given LoRA weights; 'all-linear' means every linear layer but lm_head.",

@@ -11,6 +11,8 @@ from trainer.train.errors import TrainError
 
 BNB_MIN_WIDTH = 64
 """bitsandbytes refuses to quantise layers narrower than this."""
+CPU_AUTO_MAX_PARAMETERS = 1_100_000_000
+"""``auto`` does not train a larger model on the CPU (days, not hours): a 1.5B is refused."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,44 @@ def narrowest_layer(base_config: dict[str, Any]) -> int:
     kv_heads = int(base_config.get("num_key_value_heads", heads))
     widths = (hidden, int(base_config.get("intermediate_size", hidden)), hidden // heads * kv_heads)
     return min(widths)
+
+
+def parameter_count(base_config: dict[str, Any]) -> int:
+    """Parameters of a decoder-only transformer from its config.json (Qwen2/Llama layout)."""
+    hidden = int(base_config.get("hidden_size", 0))
+    inter = int(base_config.get("intermediate_size", 4 * hidden))
+    layers = int(base_config.get("num_hidden_layers", 0))
+    heads = int(base_config.get("num_attention_heads", 1)) or 1
+    kv = hidden // heads * int(base_config.get("num_key_value_heads", heads))
+    vocab = int(base_config.get("vocab_size", 0))
+    per_layer = 2 * hidden * hidden + 2 * hidden * kv + 3 * hidden * inter
+    embeddings = vocab * hidden * (1 if base_config.get("tie_word_embeddings") else 2)
+    return layers * per_layer + embeddings
+
+
+def why_no_cuda() -> str:
+    """Why torch sees no usable CUDA device, in words."""
+    import torch
+
+    if torch.version.cuda is None:
+        return f"the installed torch {torch.__version__} is a CPU-only build"
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return "CUDA_VISIBLE_DEVICES hides every GPU"
+    try:
+        torch.cuda.init()
+    except Exception as exc:  # torch says why: no driver, driver too old, no device
+        return f"torch {torch.__version__} (CUDA {torch.version.cuda}) cannot use CUDA: {exc}"
+    return f"torch {torch.__version__} (CUDA {torch.version.cuda}) found no CUDA device"
+
+
+def _refuse_big_cpu_run(base_config: dict[str, Any]) -> None:
+    count = parameter_count(base_config)
+    if count > CPU_AUTO_MAX_PARAMETERS:
+        raise TrainError(
+            f"No usable CUDA device ({why_no_cuda()}), and engine = 'auto' will not train a "
+            f"{count / 1e9:.1f}B-parameter model on the CPU. Fix the GPU setup, or name the "
+            "engine (engine = 'lora' or 'qlora', or --engine) to train on the CPU anyway."
+        )
 
 
 def _distributed() -> bool:
@@ -106,6 +146,8 @@ def choose_engine(requested: str, precision: str, base_config: dict[str, Any]) -
     gpu = torch.cuda.is_available()
     device = "cuda" if gpu else "cpu"
     if requested == "auto":
+        if not gpu:
+            _refuse_big_cpu_run(base_config)
         name, reason = _auto(base_config, gpu)
     else:
         name, reason = requested, _forced(requested, base_config, gpu)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainer.train.errors import TrainError
 from trainer.train.inputs import read_jsonl
 
 IGNORE = -100
@@ -63,7 +64,7 @@ def chat_row(tokenizer: Any, messages: list[dict[str, str]]) -> dict[str, list[i
     ids = list(encoded["input_ids"])
     mask = encoded["assistant_masks"]
     labels = [t if m else IGNORE for t, m in zip(ids, mask, strict=True)]
-    return {"input_ids": ids, "labels": labels}
+    return {"input_ids": ids, "labels": labels, "kind": "chat"}
 
 
 def fim_row(tokenizer: Any, prompt: str, completion: str) -> dict[str, list[int]]:
@@ -73,13 +74,14 @@ def fim_row(tokenizer: Any, prompt: str, completion: str) -> dict[str, list[int]
     return {
         "input_ids": prompt_ids + completion_ids,
         "labels": [IGNORE] * len(prompt_ids) + completion_ids,
+        "kind": "FIM",
     }
 
 
 def text_row(tokenizer: Any, text: str) -> dict[str, list[int]]:
     """Continued pretraining: loss on every token."""
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    return {"input_ids": ids, "labels": list(ids)}
+    return {"input_ids": ids, "labels": list(ids), "kind": "pretraining"}
 
 
 def mix_fim(
@@ -129,7 +131,48 @@ def sft_rows(tokenizer: Any, data_dir: Path, fim_ratio: float, seed: int) -> Sta
     return StageRows(train, chat_val + fim_val, counts)
 
 
+def fit_rows(rows: StageRows, max_seq_len: int, stage: str) -> StageRows:
+    """Rows as long as ``max_seq_len`` at most, never cut silently.
+
+    The trainer would cut a longer row at the end, where the labels are: a FIM row would lose
+    its middle, a pretraining row its tail. Those rows were cut to the data build's limit, so a
+    longer one means the build used a larger ``max_seq_len``: refuse, with the counts. A chat
+    conversation longer than the limit is dropped and counted (the build does not cut chats).
+    """
+    over = [row for row in (*rows.train, *rows.eval) if len(row["input_ids"]) > max_seq_len]
+    if not over:
+        return rows
+    kinds = [row for row in over if row.get("kind") != "chat"]
+    if kinds:
+        all_lost = sum(1 for row in kinds if _labels_kept(row, max_seq_len) == 0)
+        by_kind: dict[str, int] = {}
+        for row in kinds:
+            by_kind[row.get("kind", "row")] = by_kind.get(row.get("kind", "row"), 0) + 1
+        listed = ", ".join(f"{count} {kind}" for kind, count in sorted(by_kind.items()))
+        longest = max(len(row["input_ids"]) for row in kinds)
+        raise TrainError(
+            f"Stage {stage}: {len(kinds)} training row(s) ({listed}) are longer than "
+            f"max_seq_len={max_seq_len} (the longest has {longest} tokens); cutting them would "
+            f"drop labels, and {all_lost} would lose all of theirs. The data was built for a "
+            f"longer max_seq_len: rebuild it with `bbj-coder train data --max-seq-len "
+            f"{max_seq_len}` or set max_seq_len to at least {longest}."
+        )
+    train = [row for row in rows.train if len(row["input_ids"]) <= max_seq_len]
+    kept_eval = [row for row in rows.eval if len(row["input_ids"]) <= max_seq_len]
+    counts = dict(rows.counts)
+    counts["chat longer than max_seq_len (dropped)"] = len(over)
+    return StageRows(train, kept_eval, counts)
+
+
+def _labels_kept(row: dict[str, Any], max_seq_len: int) -> int:
+    return sum(1 for label in row["labels"][:max_seq_len] if label != IGNORE)
+
+
+def strip_kind(rows: list[dict[str, Any]]) -> list[dict[str, list[int]]]:
+    return [{"input_ids": row["input_ids"], "labels": row["labels"]} for row in rows]
+
+
 def to_dataset(rows: list[dict[str, list[int]]]) -> Any:
     from datasets import Dataset
 
-    return Dataset.from_list(rows)
+    return Dataset.from_list(strip_kind(rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,40 @@ def check_base_model(path: Path) -> dict[str, Any]:
         return json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise TrainError(f"{config_file} cannot be read as JSON ({exc}).") from exc
+
+
+_INSTRUCT_NAME = re.compile(r"instruct|(^|[-_.])(chat|it|sft|dpo)([-_.]|$)", re.IGNORECASE)
+
+
+def instruct_signals(path: Path) -> list[str]:
+    """Why the base model looks like an Instruct (chat-tuned) model rather than a base one.
+
+    Fine-tuning starts from a base model: an Instruct model has already learned to answer
+    chats and was trained without FIM, the mistake the previous in-house run made. Signals:
+    its name, and a tokenizer whose end of text is the chat template's ``<|im_end|>``
+    (Qwen's Instruct models; base models end text with ``<|endoftext|>``).
+    """
+    signals = []
+    names = [path.name]
+    config = _json_or_empty(path / "config.json")
+    names.append(str(config.get("_name_or_path", "")))
+    found = [name for name in names if name and _INSTRUCT_NAME.search(Path(name).name)]
+    if found:
+        signals.append(f"its name ({found[0]}) says it is chat-tuned")
+    tokenizer = _json_or_empty(path / "tokenizer_config.json")
+    eos = tokenizer.get("eos_token")
+    eos = eos.get("content") if isinstance(eos, dict) else eos
+    if eos == "<|im_end|>" and "<|im_start|>" in str(tokenizer.get("chat_template", "")):
+        signals.append("its tokenizer ends text at the chat template's <|im_end|>")
+    return signals
+
+
+def _json_or_empty(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def resolve_data_dir(path: Path) -> Path:

@@ -148,6 +148,7 @@ def load_unsloth_model(config: TrainConfig, base: Path, adapter: Path | None, gc
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
+        bias="none",  # with lora_dropout 0 this keeps Unsloth's fast LoRA kernels
         target_modules=targets,
         use_gradient_checkpointing="unsloth" if gc else False,
         random_state=config.seed,

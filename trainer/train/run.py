@@ -20,8 +20,13 @@ from daemon.files import staged_directory
 from trainer.train.config import TrainConfig
 from trainer.train.engine import Engine, choose_engine
 from trainer.train.errors import TrainError
-from trainer.train.examples import StageRows, cpt_rows, sft_rows
-from trainer.train.inputs import check_base_model, check_tokenizer_fits_data, resolve_data_dir
+from trainer.train.examples import StageRows, cpt_rows, fit_rows, sft_rows
+from trainer.train.inputs import (
+    check_base_model,
+    check_tokenizer_fits_data,
+    instruct_signals,
+    resolve_data_dir,
+)
 from trainer.train.runinfo import (
     RUN_FILE,
     check_resumable,
@@ -67,6 +72,11 @@ def stage_rows(plan: StagePlan, tokenizer: Any, data_dir: Path, config: TrainCon
     if plan.name == "cpt":
         return cpt_rows(tokenizer, data_dir)
     return sft_rows(tokenizer, data_dir, config.fim_ratio, config.seed)
+
+
+def fitted_rows(plan: StagePlan, context: dict[str, Any], config: TrainConfig) -> StageRows:
+    rows = stage_rows(plan, context["tokenizer"], context["data_dir"], config)
+    return fit_rows(rows, config.max_seq_len, plan.name)
 
 
 def _quiet_libraries() -> None:
@@ -115,7 +125,7 @@ def train_stage(
     from trainer.train.progress import ProgressLine
 
     set_seed(config.seed)  # the LoRA initialisation happens before the trainer seeds anything
-    rows = stage_rows(plan, context["tokenizer"], context["data_dir"], config)
+    rows = context["rows"].pop(plan.name, None) or fitted_rows(plan, context, config)
     if not rows.train:
         raise TrainError(f"Stage {plan.name} has no training examples in {context['data_dir']}.")
     model = load_model(engine, config, context["base"], context["adapter"])
@@ -155,8 +165,26 @@ def run_training(
     tokenizer = load_tokenizer(base)
     check_tokenizer_fits_data(tokenizer, data_dir, config.sft.enabled and config.fim_ratio > 0)
     say(f"engine: {engine.describe()}")
+    signals = instruct_signals(base)
+    if signals:
+        say(
+            f"warning: {base.name} looks like an Instruct model ({'; '.join(signals)}); "
+            "train from the base model"
+        )
     info = _start_info(config, engine, base, data_dir, out, resume)
     context = {"tokenizer": tokenizer, "data_dir": data_dir, "base": base, "adapter": None}
+    # Every stage's rows are measured before the first one trains: a too long row stops the
+    # run now, not after hours of stage 1.
+    context["rows"] = {}
+    problems = []
+    for plan in stage_plans(config, out):
+        if summary_of(plan.directory) is None:
+            try:
+                context["rows"][plan.name] = fitted_rows(plan, context, config)
+            except TrainError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise TrainError(" ".join(problems))
     for plan in stage_plans(config, out):
         done = summary_of(plan.directory)
         if done is None:
@@ -187,6 +215,7 @@ def _start_info(
         "status": "running",
         "config": config_document(config),
         "base_model": str(base),
+        "base_model_warnings": instruct_signals(base),
         "data": str(data_dir),
         "engine": dataclasses.asdict(engine),
         "versions": library_versions(),
