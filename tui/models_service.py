@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from daemon.errors import BbjCoderError, StoreError, os_error_as
+from daemon.errors import BbjCoderError, ModelExistsError, StoreError, os_error_as
 from daemon.files import BytesCallback, sha256_file
 from daemon.models.catalogue import CATALOGUE_ENV, Catalogue, CatalogueEntry, load_catalogue
 from daemon.models.download import ProgressCallback, check_free_space, download_model
@@ -84,7 +84,12 @@ class ModelsService:
             self.store.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             check_free_space(self.store.models_dir, size, f"Importing {source.name}")
             had_active = self.manifest().active is not None
-            entry = self.store.import_file(source, activate=False, progress=progress)
+            try:
+                entry = self.store.import_file(source, activate=False, progress=progress)
+            except ModelExistsError as exc:
+                raise StoreError(
+                    f"{str(exc).split(';')[0]}; delete it first to import this file again."
+                ) from exc
         if had_active:
             return f"Imported {entry.name} ({format_size(size)}); press a to make it active."
         return f"Imported {entry.name} ({format_size(size)}); it is the active model now."

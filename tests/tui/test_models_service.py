@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.errors import StoreError
 from daemon.models.download import InsufficientSpaceError
 from daemon.models.tinymodel import TinyModel
 from daemon.paths import AppPaths
@@ -30,6 +31,10 @@ async def test_import_into_a_fresh_install(tiny_model: TinyModel, tmp_path: Path
     sentence = await asyncio.to_thread(service.import_file, str(tiny_model.gguf_path), seen.append)
     assert sentence == "Imported bbj-coder-tiny (3.8 MB); it is the active model now."
     assert sum(seen) == tiny_model.gguf_path.stat().st_size
+    with pytest.raises(StoreError, match=r"'bbj-coder-tiny' is already installed .*delete it"):
+        service.import_file(f"  {tiny_model.gguf_path}  ", lambda n: None)
+    service.store.delete("bbj-coder-tiny", allow_active=True)
+    service.store.import_file(tiny_model.gguf_path, name="other")
     second = service.import_file(f"  {tiny_model.gguf_path}  ", lambda n: None)
     assert second == "Imported bbj-coder-tiny (3.8 MB); press a to make it active."
 
