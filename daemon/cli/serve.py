@@ -27,25 +27,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    import httpx
-
+    from daemon.client import loopback_client
     from daemon.instance import read_state
 
     paths, _ = load(args)
     state = read_state(paths.state_file)
     if state is None:
-        print("bbj-coder is not running. Start it with `bbj-coder serve`.")
+        if args.json:
+            print(json.dumps({"running": False, "state_file": str(paths.state_file)}, indent=2))
+        else:
+            print("bbj-coder is not running. Start it with `bbj-coder serve`.")
         return 3
     try:
-        health = httpx.get(f"{state.url}/health", timeout=5).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        print(f"bbj-coder (pid {state.pid}) at {state.url} does not answer: {exc}")
+        with loopback_client(state.url, timeout=5) as http:
+            health = http.get("/health").json()
+    except ValueError as exc:
+        health, problem = None, f"its /health is not JSON ({exc})"
+    except Exception as exc:  # httpx errors: imported lazily, so caught by their base here
+        health, problem = None, f"{type(exc).__name__}: {exc}"
+    if health is None:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "running": True,
+                        "answering": False,
+                        "pid": state.pid,
+                        "url": state.url,
+                        "error": problem,
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            print(f"bbj-coder (pid {state.pid}) at {state.url} does not answer: {problem}")
         return 1
     if args.json:
-        print(json.dumps({"pid": state.pid, "url": state.url, **health}, indent=2))
-        return 0
+        print(
+            json.dumps(
+                {"running": True, "answering": True, "pid": state.pid, "url": state.url, **health},
+                indent=2,
+            )
+        )
+        return 0 if health.get("status") == "ok" else 1
     model = health.get("model") or {}
     print(f"bbj-coder {health['version']} at {state.url} (pid {state.pid}): {health['status']}")
+    if health.get("demo"):
+        print(
+            "  mode:    DEMO: a tiny built-in model with meaningless output; models imported or "
+            "activated in the store are not served until it is restarted without --demo"
+        )
     print(f"  backend: {health['backend']['name']} — {health['backend']['reason']}")
     print(
         f"  model:   {model.get('name', '-')} {model.get('quant', '')} "
