@@ -2,29 +2,36 @@
 
 The user's ``~/.continue/config.yaml`` (``$CONTINUE_GLOBAL_DIR``, or ``--config``) is edited in
 place: bbj-coder's two entries are added or refreshed (token, port, provider) and everything
-else is left byte-for-byte. A change is backed up first (``config.yaml.bak-<timestamp>``) and
-written atomically with the file's mode kept; running the command twice changes nothing.
+else is left byte-for-byte. A change is backed up first (``config.yaml.bak-<timestamp>``, 0600,
+with any bearer token in it replaced by a placeholder, so no stale copy of the token is left)
+and written atomically with the file's mode kept; running the command twice changes nothing.
 A legacy ``config.json`` is used when it is the only config Continue has.
+
+The daemon's address is, in order: ``--url``, ``--port`` (with the configured host), the
+running daemon's (its state file), the effective config. A dry run masks the token.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import shutil
+import re
 import stat
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from daemon.errors import BbjCoderError, os_error_as
+from daemon.errors import BbjCoderError, ConfigError, os_error_as
 from daemon.files import write_atomic
 from daemon.setup.continuedev.entries import PROVIDERS, Endpoint
 from daemon.setup.continuedev.json_config import install_json, uninstall_json
 from daemon.setup.continuedev.yaml_config import ContinueConfigError, install_yaml, uninstall_yaml
 
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+TOKEN_MASK = "<bbj-coder token hidden>"
+_SECRET = re.compile(r"""(Bearer\s+|apiKey["']?\s*:\s*["']?)([^\s"',}]+)""")
 
 
 @dataclass(frozen=True)
@@ -54,17 +61,82 @@ def target_file(config_path: Path | None) -> Path:
     return json_file if json_file.exists() and not yaml_file.exists() else yaml_file
 
 
-def daemon_endpoint(provider: str, daemon_config: Path | None = None) -> Endpoint:
-    """Where the daemon listens (effective config) and its token (created if missing)."""
+def daemon_endpoint(
+    provider: str,
+    daemon_config: Path | None = None,
+    *,
+    port: int | None = None,
+    url: str | None = None,
+) -> Endpoint:
+    """Where the daemon listens and its token (created if missing): ``url``, else ``port``,
+    else the running daemon's address, else the effective config's."""
     from daemon.config import load_config
+    from daemon.instance import read_state
     from daemon.paths import app_paths
     from daemon.server.security import load_or_create_token
 
     paths = app_paths()
     config = load_config(daemon_config or paths.config_file).config
-    host = "127.0.0.1" if config.server.host in WILDCARD_HOSTS else config.server.host
+    host, chosen = config.server.host, config.server.port
+    running = read_state(paths.state_file)
+    if url is not None:
+        host, chosen = _host_port(url)
+    elif port is not None:
+        chosen = port
+    elif running is not None:
+        host, chosen = running.host, running.port
+    host = "127.0.0.1" if host in WILDCARD_HOSTS else host
     token = load_or_create_token(paths.token_file)
-    return Endpoint(provider=provider, host=host, port=config.server.port, token=token)
+    return Endpoint(provider=provider, host=host, port=chosen, token=token)
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or not parts.hostname or port is None or parts.path.strip("/"):
+        raise ConfigError(
+            f"--url {url!r} is not the daemon's address; give it as http://HOST:PORT "
+            "(for example http://127.0.0.1:11435), without /v1."
+        )
+    return parts.hostname, port
+
+
+def mask_secrets(text: str, *tokens: str) -> str:
+    """``text`` with bearer tokens and API keys replaced by a placeholder (for showing)."""
+    for token in filter(None, tokens):
+        text = text.replace(token, TOKEN_MASK)
+    return _SECRET.sub(lambda m: m.group(1) + TOKEN_MASK, text)
+
+
+def _our_tokens(text: str, is_json: bool) -> set[str]:
+    """The tokens in bbj-coder's own entries of a Continue config (other models' keys are the
+    user's business and stay as they are)."""
+    from daemon.setup.continuedev.entries import MANAGED_NAMES
+
+    try:
+        if is_json:
+            import json
+
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception:  # an unparsable config was refused before any backup is made
+        return set()
+    models = data.get("models") if isinstance(data, dict) else None
+    found: set[str] = set()
+    for model in models if isinstance(models, list) else []:
+        if not isinstance(model, dict) or model.get("name") not in MANAGED_NAMES:
+            continue
+        found.update(_SECRET.findall(f"apiKey: {model.get('apiKey', '')}"))
+        headers = (model.get("requestOptions") or {}).get("headers") or {}
+        if isinstance(headers, dict):
+            found.update(_SECRET.findall(str(headers.get("Authorization", ""))))
+    return {token for _, token in found if token}
 
 
 def _read(path: Path) -> str | None:
@@ -109,15 +181,29 @@ def _plan(path: Path, endpoint: Endpoint | None) -> Edit:
     return Edit(real, before, after)
 
 
-def _backup(path: Path) -> Path:
+def _backup(path: Path, before: str) -> Path:
+    """A private copy of ``before`` with bbj-coder's tokens masked: no backup keeps one."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup = path.with_name(f"{path.name}.bak-{stamp}")
     counter = 2
     while backup.exists():
         backup = path.with_name(f"{path.name}.bak-{stamp}-{counter}")
         counter += 1
-    shutil.copy2(path, backup)
+    text = before
+    for token in _our_tokens(before, path.suffix == ".json") | set(_current_tokens()):
+        text = text.replace(token, TOKEN_MASK)
+    write_atomic(backup, text, mode=0o600)
     return backup
+
+
+def _current_tokens() -> list[str]:
+    from daemon.paths import app_paths
+
+    try:
+        token = app_paths().token_file.read_text(encoding="utf-8").strip()
+    except OSError:
+        return []
+    return [token] if token else []
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -139,7 +225,7 @@ def _diff(edit: Edit) -> str:
 def _apply(edit: Edit) -> Path | None:
     """Back up and write; returns the backup (None when there was no file before)."""
     _check_writable(edit.path)
-    backup = _backup(edit.path) if edit.before is not None else None
+    backup = _backup(edit.path, edit.before) if edit.before is not None else None
     _write_atomically(edit.path, edit.after)
     return backup
 
@@ -172,7 +258,7 @@ def _apply_or_show(path: Path, endpoint: Endpoint | None, dry_run: bool, done: s
         print(f"{edit.path} {state}; nothing changed.")
         return 0
     if dry_run:
-        print(_diff(edit), end="")
+        print(mask_secrets(_diff(edit), endpoint.token if endpoint else ""), end="")
         print(f"(dry run: {edit.path} was not changed)")
         return 0
     backup = _apply(edit)
@@ -183,14 +269,20 @@ def _apply_or_show(path: Path, endpoint: Endpoint | None, dry_run: bool, done: s
 
 
 def continue_install_command(
-    provider: str, dry_run: bool, config_path: Path | None, *, daemon_config: Path | None = None
+    provider: str,
+    dry_run: bool,
+    config_path: Path | None,
+    *,
+    daemon_config: Path | None = None,
+    port: int | None = None,
+    url: str | None = None,
 ) -> int:
     """``bbj-coder continue install``: exit 0 when done or already current, 2 when refused."""
     if provider not in PROVIDERS:
         print(f"bbj-coder: --provider must be one of {', '.join(PROVIDERS)}.", file=sys.stderr)
         return 2
     try:
-        endpoint = daemon_endpoint(provider, daemon_config)
+        endpoint = daemon_endpoint(provider, daemon_config, port=port, url=url)
         return _run(
             config_path,
             endpoint,
