@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from daemon.cli._common import config_path, load
+
+DETACH_TIMEOUT_S = 180.0
+"""How long ``serve --detach`` waits for the daemon to answer (a large model loads slowly)."""
+CONSOLE_LOG = "serve-console.log"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -16,6 +21,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     flags = {"server.host": args.host, "server.port": args.port, "model.path": args.model}
     paths, loaded = load(args, flags)
+    if args.detach:
+        return _serve_detached(args, paths)
     options = ServeOptions(
         config=loaded.config,
         paths=paths,
@@ -24,6 +31,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
         flags=flags,
     )
     return asyncio.run(serve(options))
+
+
+def _serve_detached(args: argparse.Namespace, paths: Any) -> int:
+    """Start ``serve`` (same flags) in the background and return once it answers."""
+    import asyncio
+
+    from daemon.instance import read_state
+    from daemon.launcher import DaemonLauncher
+
+    if (state := read_state(paths.state_file)) is not None:
+        print(f"bbj-coder is already running at {state.url} (pid {state.pid}).")
+        return 0
+    argv = ["--config", str(args.config)] if getattr(args, "config", None) else []
+    argv.append("serve")
+    for flag, value in (("--model", args.model), ("--host", args.host), ("--port", args.port)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.demo:
+        argv.append("--demo")
+    launcher = DaemonLauncher(paths, CONSOLE_LOG)
+    result = asyncio.run(launcher.launch(DETACH_TIMEOUT_S, argv=argv))
+    if not result.started:
+        print(f"bbj-coder: {result.sentence}", file=sys.stderr)
+        return 1
+    print(
+        f"{result.sentence} Its output goes to {launcher.log_file}; stop it with `bbj-coder stop`."
+    )
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -104,6 +139,11 @@ def add_parsers(sub: Any) -> None:
         "--demo",
         action="store_true",
         help="serve a tiny built-in demo model (output is not meaningful)",
+    )
+    serve.add_argument(
+        "--detach",
+        action="store_true",
+        help="start the daemon in the background and return once it answers",
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 import pytest
 
 from daemon.client import DaemonClient, DaemonHTTPError, loopback_client
-from tests.conftest import REPO_ROOT, daemon_env, run_cli, start_daemon
+from tests.conftest import REPO_ROOT, daemon_env, free_port, run_cli, start_daemon
 
 
 def test_model_import_refuses_an_existing_name_unless_replace(tiny_model, tmp_path) -> None:
@@ -136,3 +136,23 @@ def test_a_remote_daemon_url_still_uses_the_proxy(proxy, monkeypatch) -> None:
     with pytest.raises(DaemonHTTPError):  # the recording proxy answers 502
         asyncio.run(remote())
     assert seen and seen[0].startswith("http://daemon.example.invalid")
+
+
+def test_serve_detach_returns_once_the_daemon_answers(tmp_path) -> None:
+    started = run_cli(tmp_path, "serve", "--detach", "--demo", "--port", str(free_port()))
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "bbj-coder started at http://127.0.0.1:" in started.stdout
+        status = run_cli(tmp_path, "status", "--json")
+        assert status.returncode == 0 and json.loads(status.stdout)["demo"] is True
+        again = run_cli(tmp_path, "serve", "--detach")
+        assert again.returncode == 0 and "already running" in again.stdout
+    finally:
+        stopped = run_cli(tmp_path, "stop")
+    assert "Stopped" in stopped.stdout
+
+
+def test_serve_detach_says_why_a_daemon_did_not_start(tmp_path) -> None:
+    result = run_cli(tmp_path, "serve", "--detach")  # no model installed
+    assert result.returncode == 1
+    assert "The daemon stopped at once" in result.stderr and "model import" in result.stderr
