@@ -29,7 +29,10 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     from daemon.setup.continuedev.install import continue_uninstall_command
 
     return continue_uninstall_command(
-        args.dry_run, args.continue_config, daemon_config=_daemon_config(args)
+        args.dry_run,
+        args.continue_config,
+        daemon_config=_daemon_config(args),
+        remove_skeleton=args.remove_skeleton,
     )
 
 
@@ -52,4 +55,9 @@ def add_parsers(sub: Any) -> None:
     uninstall = actions.add_parser("uninstall", help="remove the models `install` added")
     uninstall.add_argument("--dry-run", action="store_true", help="print the change only")
     uninstall.add_argument("--config", dest="continue_config", type=Path, help=where)
+    uninstall.add_argument(
+        "--remove-skeleton",
+        action="store_true",
+        help="also delete the config when only what `install` created is left in it",
+    )
     uninstall.set_defaults(handler=cmd_uninstall)

@@ -411,3 +411,29 @@ def test_a_backup_never_keeps_the_token_but_keeps_other_keys(
         assert "sk-users-own-key" in text
         assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert setup.token() in setup.config.read_text()
+
+
+def test_uninstall_can_remove_the_skeleton_install_created(setup: Setup) -> None:
+    assert continue_install_command("ollama", False, None) == 0
+    assert continue_uninstall_command(False, None) == 0
+    assert setup.config.exists(), "kept by default: it is Continue's config now"
+    assert continue_install_command("ollama", False, None) == 0
+    assert continue_uninstall_command(False, None, remove_skeleton=True) == 0
+    assert not setup.config.exists()
+
+
+def test_uninstall_keeps_a_config_with_the_users_own_models(setup: Setup) -> None:
+    original = (FIXTURES / "with_other_models.yaml").read_bytes()
+    setup.config.write_bytes(original)
+    assert continue_install_command("ollama", False, None) == 0
+    assert continue_uninstall_command(False, None, remove_skeleton=True) == 0
+    assert setup.config.read_bytes() == original
+
+
+def test_uninstall_masks_the_token_in_older_backups(setup: Setup) -> None:
+    assert continue_install_command("ollama", False, None) == 0
+    old_backup = setup.folder / "config.yaml.bak-20240101-000000"
+    old_backup.write_text(setup.config.read_text())  # as versions before the fix left them
+    assert continue_uninstall_command(False, None) == 0
+    assert setup.token() not in old_backup.read_text()
+    assert "<bbj-coder token hidden>" in old_backup.read_text()

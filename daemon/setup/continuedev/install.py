@@ -295,12 +295,53 @@ def continue_install_command(
 
 
 def continue_uninstall_command(
-    dry_run: bool, config_path: Path | None, *, daemon_config: Path | None = None
+    dry_run: bool,
+    config_path: Path | None,
+    *,
+    daemon_config: Path | None = None,
+    remove_skeleton: bool = False,
 ) -> int:
-    """``bbj-coder continue uninstall``: remove exactly the entries ``install`` added."""
+    """``bbj-coder continue uninstall``: remove exactly the entries ``install`` added.
+
+    Backups beside the config get bbj-coder's token masked (older versions copied it there).
+    ``remove_skeleton`` (``uninstall.sh --purge``) deletes a config left holding nothing but
+    what ``install`` wrote when there was none.
+    """
     del daemon_config  # accepted for symmetry with install; removal needs no token or port
     try:
-        return _run(config_path, None, dry_run, "Removed the bbj-coder entries from")
+        code = _run(config_path, None, dry_run, "Removed the bbj-coder entries from")
+        if not dry_run:
+            with os_error_as(ContinueConfigError):
+                path = target_file(config_path)
+                _mask_backups(path)
+                if remove_skeleton and _is_skeleton(path):
+                    path.unlink()
+                    print(f"Removed {path}: it held nothing but bbj-coder's entries.")
+        return code
     except BbjCoderError as exc:
         print(f"bbj-coder: {exc}", file=sys.stderr)
         return 2
+
+
+def _mask_backups(path: Path) -> None:
+    tokens = _current_tokens()
+    for backup in sorted(path.parent.glob(f"{path.name}.bak-*")):
+        text = _read(backup) or ""
+        masked = text
+        for token in _our_tokens(text, path.suffix == ".json") | set(tokens):
+            masked = masked.replace(token, TOKEN_MASK)
+        if masked != text:
+            write_atomic(backup, masked, mode=0o600)
+
+
+def _is_skeleton(path: Path) -> bool:
+    from daemon.setup.continuedev.entries import Endpoint, render_new_config
+
+    if not path.is_file() or path.suffix == ".json":
+        return False
+    skeleton = uninstall_yaml(render_new_config(Endpoint("ollama", "127.0.0.1", 1, "x")), str(path))
+    return _lines(_read(path) or "") == _lines(skeleton)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
