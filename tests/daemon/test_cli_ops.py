@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import http.server
 import json
+import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -67,8 +69,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path, args, unbuffered) -> None:
 
 
 def test_importing_into_a_demo_daemon_says_demo_mode_is_pinned(tiny_model, tmp_path) -> None:
+    stale = tmp_path / "models" / ".import-killed.tmp"  # an import killed an hour ago
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a model")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
     running = start_daemon(tmp_path, "--demo")
     try:
+        assert not stale.exists(), "swept when the daemon starts"
         imported = run_cli(tmp_path, "model", "import", str(tiny_model.gguf_path), "--name", "t")
         assert imported.returncode == 0, imported.stderr
         assert "runs in demo mode (--demo) and keeps serving the tiny demo model" in imported.stdout
