@@ -18,7 +18,9 @@ from typing import ClassVar
 import pytest
 
 from daemon.client import DaemonClient, DaemonHTTPError, loopback_client
+from daemon.paths import AppPaths
 from tests.conftest import REPO_ROOT, daemon_env, free_port, run_cli, start_daemon
+from tui.daemon_link import reload_daemon
 
 
 def test_model_import_refuses_an_existing_name_unless_replace(tiny_model, tmp_path) -> None:
@@ -81,6 +83,15 @@ def test_importing_into_a_demo_daemon_says_demo_mode_is_pinned(tiny_model, tmp_p
         assert "runs in demo mode (--demo) and keeps serving the tiny demo model" in imported.stdout
         status = run_cli(tmp_path, "status")
         assert "mode:    DEMO" in status.stdout
+        doctor = json.loads(run_cli(tmp_path, "doctor", "--json").stdout)
+        model = next(c for c in doctor["checks"] if c["name"] == "Model")
+        assert model["verdict"] == "warn" and "demo mode (serve --demo)" in model["summary"]
+        assert "installed and active: t" in model["summary"]
+        paths = AppPaths(
+            *(tmp_path / n for n in ("config", "models", "logs", "cache", "state", "run"))
+        )
+        sentence = asyncio.run(reload_daemon(paths, "t"))
+        assert sentence.startswith("The daemon runs in demo mode (--demo) and keeps serving")
     finally:
         running.stop()
 
