@@ -409,3 +409,16 @@ async def test_outcomes_must_say_what_to_do() -> None:
         CheckOutcome("X", "fail", "broken")
     with pytest.raises(ValueError, match="unknown verdict"):
         CheckOutcome("X", "maybe", "hm", "do")  # type: ignore[arg-type]
+
+
+async def test_with_the_daemon_down_doctor_expects_the_configured_port(
+    home: AppPaths, tmp_path: Path
+) -> None:
+    """Issue #17 item 20: doctor and `continue install` agree on the address (the config's)."""
+    home.config_dir.mkdir(parents=True, exist_ok=True)
+    home.config_file.write_text("[server]\nport = 12077\n")
+    context = await gather_context(home, DoctorSettings())
+    assert context.url == "http://127.0.0.1:12077"
+    _write_yaml(tmp_path / "c", {**OPENAI, "apiBase": "http://127.0.0.1:12077/v1"})
+    outcome = check_continue(replace(context, token=None), tmp_path / "c")
+    assert outcome.verdict == "ok", outcome
