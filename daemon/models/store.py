@@ -43,7 +43,9 @@ STALE_TEMP_S = 15 * 60
 """A temp file untouched this long belongs to an import or write that was killed."""
 SPACE_MARGIN = 1 << 20
 """Room kept free beyond the model itself, for the manifest rewrite."""
-_TEMP_PREFIXES = (".import-", f".{MANIFEST}.")
+_TEMP_PREFIXES = (".import-", f".{MANIFEST}.", ".manifest-")
+"""Temp files of imports and manifest writes (``.manifest-`` and ``.import-*.part``: older
+versions' names); download ``.part`` files are named after the model and never match."""
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,7 @@ class ModelStore:
         except OSError:
             return removed
         for path in candidates:
-            if not path.name.startswith(_TEMP_PREFIXES) or not path.name.endswith(".tmp"):
+            if not path.name.startswith(_TEMP_PREFIXES):
                 continue
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime < cutoff:

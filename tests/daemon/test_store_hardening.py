@@ -90,7 +90,12 @@ def test_stale_temp_files_are_swept_and_fresh_ones_and_parts_kept(
     models = tmp_path / "models"
     models.mkdir()
     old = time.time() - 3600
-    stale = [models / ".import-abc.tmp", models / ".manifest.json.abc.tmp"]
+    stale = [
+        models / ".import-abc.tmp",
+        models / ".manifest.json.abc.tmp",
+        models / ".import-old.part",  # names earlier versions used
+        models / ".manifest-old",
+    ]
     for path in stale:
         path.write_bytes(b"x")
         os.utime(path, (old, old))
@@ -102,6 +107,7 @@ def test_stale_temp_files_are_swept_and_fresh_ones_and_parts_kept(
     ModelStore(models).import_file(tiny_model.gguf_path, name="mine")
     assert not any(p.exists() for p in stale)
     assert fresh.exists() and part.exists()
+    assert (models / ".manifest.lock").exists(), "the lock file is not a temp file"
 
 
 def test_concurrent_writers_lose_no_update(
