@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from daemon.backends._http import is_loopback
 from daemon.errors import BbjCoderError
 from daemon.instance import read_state
 from daemon.paths import AppPaths, app_paths
@@ -78,6 +79,14 @@ def local_daemon(paths: AppPaths | None = None) -> tuple[str, str | None]:
     return url, token
 
 
+def loopback_client(base_url: str, *, timeout: float) -> httpx.Client:
+    """A blocking client for ``base_url``: never through a proxy when it is on this machine,
+    since a proxy would see the bearer token and the user's code."""
+    return httpx.Client(
+        base_url=base_url.rstrip("/"), timeout=timeout, trust_env=not is_loopback(base_url)
+    )
+
+
 def _error_message(response: httpx.Response) -> str:
     try:
         error = response.json().get("error")
@@ -92,7 +101,12 @@ class DaemonClient:
     def __init__(self, base_url: str, token: str | None, *, timeout: float = 30.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            trust_env=not is_loopback(self.base_url),
+        )
 
     @classmethod
     def from_token_file(cls, base_url: str, token_file: Path, **kwargs: Any) -> DaemonClient:

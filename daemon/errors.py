@@ -15,6 +15,7 @@ Classes defined in other modules are named with their module::
     │   └── GGUFConversionError        daemon.models.gguf_writer: an HF Qwen2 model that
     │                                  cannot be written as GGUF
     ├── StoreError                 the model store (manifest, import, sha256)
+    │   └── ModelExistsError           a model of that name is installed (import --replace)
     ├── BackendError               generation failed
     │   ├── BackendUnavailableError    the backend cannot serve at all (down, unreachable,
     │   │                              not loaded): an ``auto`` chain moves on to the next
@@ -91,6 +92,10 @@ class StoreError(BbjCoderError):
     pass
 
 
+class ModelExistsError(StoreError):
+    pass
+
+
 class BackendError(BbjCoderError):
     pass
 
@@ -125,6 +130,7 @@ __all__ = [
     "GenerationError",
     "InstanceError",
     "ModelError",
+    "ModelExistsError",
     "ModelLoadError",
     "ModelNotFoundError",
     "PromptTooLongError",

@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -105,3 +106,56 @@ def copy_hashed(source: Path, target: Path, progress: BytesCallback | None = Non
             if progress:
                 progress(len(chunk))
     return digest.hexdigest()
+
+
+LOCK_POLL_S = 0.02
+
+
+def try_lock(fd: int) -> bool:
+    """Take an exclusive lock on the open file ``fd`` without waiting; False when another
+    process holds it. The OS drops the lock when the file is closed or the process dies."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, timeout_s: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created empty, 0600, when missing) for the block.
+
+    For read-modify-write of a shared file by several processes. Waits up to ``timeout_s``
+    for another holder, then raises :class:`TimeoutError` (an ``OSError``) naming the file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{path} stayed locked by another bbj-coder process for {timeout_s:g} s"
+                )
+            time.sleep(LOCK_POLL_S)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock on every platform
+
+
+def private_temp_beside(path: Path, *, prefix: str) -> Path:
+    """A new empty 0600 file in ``path``'s folder named ``PREFIX<random>.tmp``, for content
+    that is renamed into place later with :func:`replace_synced`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{prefix}{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    os.close(os.open(tmp, flags, 0o600))
+    return tmp

@@ -6,12 +6,13 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from daemon.errors import InstanceError
-from daemon.files import write_atomic
+from daemon.files import try_lock, write_atomic
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,7 @@ class InstanceLock:
         """Take the lock; False when another live daemon holds it."""
         self.lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle = open(self.lock_file, "a+", encoding="utf-8")  # noqa: SIM115 - held open on purpose
-        try:
-            _lock(handle)
-        except OSError:
+        if not try_lock(handle.fileno()):
             handle.close()
             return False
         self._handle = handle
@@ -67,17 +66,6 @@ class InstanceLock:
         self._handle = None
 
 
-def _lock(handle: IO[str]) -> None:
-    if os.name == "nt":  # pragma: no cover - exercised on Windows only
-        import msvcrt
-
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
 def read_state(state_file: Path) -> DaemonState | None:
     """The running daemon's state, or None when there is none (or the file is stale/corrupt)."""
     try:
@@ -89,6 +77,11 @@ def read_state(state_file: Path) -> DaemonState | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs, without signalling it, on every platform."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -98,8 +91,37 @@ def _pid_alive(pid: int) -> bool:
     return not _is_zombie(pid)
 
 
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+STILL_ACTIVE = 259
+ERROR_ACCESS_DENIED = 5
+
+
+def _windows_pid_alive(
+    pid: int, kernel32: Any = None, last_error: Callable[[], int] | None = None
+) -> bool:
+    """Windows has no signal 0 (``os.kill(pid, 0)`` sends CTRL_C_EVENT there) and no /proc:
+    open the process for a query and ask whether it has exited yet."""
+    import ctypes
+
+    if kernel32 is None:  # pragma: no cover - Windows only; the tests pass a stand-in
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        last_error = ctypes.get_last_error  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        # Access denied: it exists but belongs to another user. Any other failure: it is gone.
+        return last_error is not None and last_error() == ERROR_ACCESS_DENIED
+    try:
+        code = ctypes.c_ulong(0)
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
 def _is_zombie(pid: int) -> bool:
-    """An exited process its parent has not reaped yet still answers kill(pid, 0) on Linux."""
+    """An exited process its parent has not reaped yet still answers kill(pid, 0) on Linux;
+    elsewhere (no /proc) it is taken as running."""
     try:
         stat_line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,20 +67,27 @@ class DaemonLauncher:
         return self._process.pid
 
     async def launch(
-        self, timeout_s: float, *, port: int | None = None, probe: HealthProbe | None = None
+        self,
+        timeout_s: float,
+        *,
+        port: int | None = None,
+        probe: HealthProbe | None = None,
+        argv: Sequence[str] | None = None,
     ) -> LaunchResult:
         """Start a daemon (unless the one started earlier still runs) and wait until ``probe``
-        (by default: the state file names a daemon that answers ``/health``) says it answers."""
+        (by default: the state file names a daemon that answers ``/health``) says it answers.
+
+        ``argv`` replaces the command's arguments after ``bbj-coder`` (default: ``serve``)."""
         if self.pid is None:
             try:
-                self._process = self._spawn(port)
+                self._process = self._spawn(port, argv)
             except OSError as error:
                 return LaunchResult(False, f"The daemon could not be started: {error}")
             _STARTED.append(self._process)
         return await self._wait_healthy(probe or self._answers, timeout_s)
 
-    def _spawn(self, port: int | None) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "daemon", "serve"]
+    def _spawn(self, port: int | None, argv: Sequence[str] | None) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "daemon", *(argv or ["serve"])]
         if port is not None:
             command += ["--port", str(port)]
         self.log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

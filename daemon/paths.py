@@ -76,7 +76,7 @@ def app_paths() -> AppPaths:
     import platformdirs
 
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
-    runtime = dirs.user_runtime_dir
+    runtime = _quiet_runtime_dir(dirs)
     # Some systems (containers, macOS) have no XDG runtime dir; fall back to a private temp one.
     runtime_path = (
         Path(runtime)
@@ -91,3 +91,20 @@ def app_paths() -> AppPaths:
         state_dir=Path(dirs.user_state_dir),
         runtime_dir=runtime_path,
     )
+
+
+def _quiet_runtime_dir(dirs: object) -> str:
+    """platformdirs' runtime dir without its ``RuntimeDirWarning``.
+
+    SSH sessions, containers and services without a systemd user session have no
+    ``XDG_RUNTIME_DIR``; platformdirs then falls back to a private directory on its own and
+    warns on every command. The fallback is fine for a lock file, so the warning is noise.
+    """
+    import warnings
+
+    import platformdirs
+
+    category = getattr(platformdirs, "RuntimeDirWarning", UserWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category)
+        return str(dirs.user_runtime_dir)  # type: ignore[attr-defined]

@@ -192,7 +192,17 @@ function Invoke-Doctor {
 function Register-Daemon {
     Write-Step 'Scheduled task'
     if ($NoService) {
-        Add-Record "task not registered (-NoService); start the daemon with: `"$Bbj`" serve"
+        # No task: start the daemon for this session in the background, then check it.
+        Add-Record 'task not registered (-NoService)'
+        if ($script:Upgraded) { Invoke-Program $Bbj @('stop') -Quiet | Out-Null }
+        if ((Invoke-Program $Bbj @('serve', '--detach')).Code -eq 0) {
+            Add-Record "daemon started in the background; after a reboot run: `"$Bbj`" serve --detach"
+            if (Invoke-Doctor) { Add-Record 'health check passed' }
+            else { Add-Record 'health check found problems (see above)'; $script:HealthFailed = $true }
+        } else {
+            Add-Record "daemon did NOT start (see above); after fixing it run: `"$Bbj`" serve --detach"
+            $script:HealthFailed = $true
+        }
         return
     }
     $existing = Get-ScheduledTask -TaskName $TaskName -ErrorAction SilentlyContinue

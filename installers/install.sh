@@ -10,6 +10,7 @@ BUNDLE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
 PROVIDER="ollama"
 WITH_SERVICE=1
+WITH_START=1
 WITH_CONTINUE=1
 RENDER_KIND=""
 RENDER_DIR=""
@@ -22,7 +23,9 @@ Usage: bash install.sh [options]
   --prefix DIR         where the private Python environment goes
                        (default: $BBJ_CODER_PREFIX, else ~/.local/share/bbj-coder on Linux,
                        ~/Library/Application Support/bbj-coder on macOS)
-  --no-service         do not register or start the daemon as a user service
+  --no-service         do not register the daemon as a user service (it is still started
+                       in the background for this session, and checked with doctor)
+  --no-start           do not start the daemon at all (image builds, provisioning)
   --no-continue        do not touch Continue.dev's config
   --provider P         how Continue talks to the daemon: ollama (default) or openai
   --render-service KIND DIR
@@ -57,6 +60,7 @@ parse_args() {
         case "$1" in
             --prefix) PREFIX="${2:?--prefix needs a folder}"; shift 2 ;;
             --no-service) WITH_SERVICE=0; shift ;;
+            --no-start) WITH_START=0; shift ;;
             --no-continue) WITH_CONTINUE=0; shift ;;
             --provider) PROVIDER="${2:?--provider needs ollama or openai}"; shift 2 ;;
             --render-service)
@@ -266,7 +270,7 @@ write_if_changed() {
 
 service_systemd() {
     if ! systemctl --user show-environment >/dev/null 2>&1; then
-        record "no systemd user session here: service skipped; start the daemon with: $BBJ serve"
+        record "no systemd user session here (SSH, container): service skipped"
         return 1
     fi
     local unit="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/bbj-coder.service" changed=0
@@ -315,26 +319,55 @@ run_doctor() {
     "$BBJ" doctor
 }
 
-register_service() {
-    step "User service"
-    if [ "$WITH_SERVICE" = 0 ]; then
-        record "service not registered (--no-service); start the daemon with: $BBJ serve"
-        return
-    fi
-    local started=0
-    case "$(uname -s)" in
-        Darwin) service_launchd && started=1 ;;
-        Linux) service_systemd && started=1 ;;
-        *) record "no user-service support on $(uname -s); start the daemon with: $BBJ serve" ;;
-    esac
-    [ "$started" = 1 ] || return 0
-    wait_until_running || die "the service did not start within 60 s; see \`$BBJ status\` and the daemon log."
+health_check() {
     if run_doctor; then
         record "health check passed"
     else
         record "health check found problems (see above)"
         HEALTH_FAILED=1
     fi
+}
+
+# No user service (none wanted, none possible): start the daemon for this session instead.
+start_in_background() {
+    if [ "$WITH_START" = 0 ]; then
+        record "daemon not started (--no-start); start it with: $BBJ serve --detach"
+        return
+    fi
+    local output
+    # A daemon of the version just replaced must not keep serving: restart it.
+    [ "$UPGRADED" = 1 ] && { "$BBJ" stop >/dev/null 2>&1 || true; }
+    if output="$("$BBJ" serve --detach 2>&1)"; then
+        record "daemon started in the background: ${output%%$'\n'*}"
+        record "no service starts it at login: after a reboot run: $BBJ serve --detach"
+        health_check
+    else
+        printf '%s\n' "$output" >&2
+        record "daemon did NOT start (see above); after fixing it run: $BBJ serve --detach"
+        HEALTH_FAILED=1
+    fi
+}
+
+register_service() {
+    step "User service"
+    local started=0
+    if [ "$WITH_SERVICE" = 0 ]; then
+        record "service not registered (--no-service)"
+    elif [ "$WITH_START" = 0 ]; then
+        record "service not registered (--no-start)"
+    else
+        case "$(uname -s)" in
+            Darwin) service_launchd && started=1 ;;
+            Linux) service_systemd && started=1 ;;
+            *) record "no user-service support on $(uname -s)" ;;
+        esac
+    fi
+    if [ "$started" = 0 ]; then
+        start_in_background
+        return 0
+    fi
+    wait_until_running || die "the service did not start within 60 s; see \`$BBJ status\` and the daemon log."
+    health_check
 }
 
 main() {

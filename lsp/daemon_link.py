@@ -20,6 +20,7 @@ from daemon.client import (
     DaemonClient,
     DaemonHTTPError,
     DaemonUnreachableError,
+    is_loopback,
     local_daemon,
 )
 from daemon.launcher import DaemonLauncher
@@ -183,7 +184,9 @@ class DaemonLink:
 
 async def _answers_health(url: str) -> bool:
     try:
-        async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as http:
+        async with httpx.AsyncClient(
+            timeout=HEALTH_TIMEOUT_S, trust_env=not is_loopback(url)
+        ) as http:
             response = await http.get(f"{url.rstrip('/')}/health")
     except httpx.HTTPError:
         return False

@@ -1,6 +1,8 @@
-"""Logging for the language server: to stderr and to the editor's ``window/logMessage``.
+"""Logging for the language server: every record to the editor's ``window/logMessage``, and
+only warnings and errors to stderr.
 
-Never to stdout, which carries the protocol.
+Never to stdout, which carries the protocol. Editors treat stderr as an error channel (Neovim
+logs every stderr line as ``[ERROR]``), so INFO and DEBUG go only to ``window/logMessage``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 LOGGER_NAME = "bbj_coder.lsp"
+STDERR_LEVEL = logging.WARNING
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -48,8 +51,10 @@ class ClientLogHandler(logging.Handler):
 
 
 def setup_logging(server: LanguageServer, level: int) -> None:
-    """Send this package's records to stderr and the editor; pygls's own only to stderr."""
+    """Send this package's records to the editor, and its warnings and errors to stderr too;
+    pygls's own warnings only to stderr."""
     stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(STDERR_LEVEL)
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     client = ClientLogHandler(server)
     client.setFormatter(logging.Formatter("%(message)s"))

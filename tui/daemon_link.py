@@ -27,10 +27,16 @@ async def reload_daemon(paths: AppPaths, model_name: str | None) -> str:
     try:
         async with DaemonClient(url, token, timeout=300) as client:
             await client.reload()
+            health = await client.health()
     except DaemonHTTPError as exc:
         return f"{exc.message} Fix the model, or activate another one."
     except DaemonClientError as exc:
         return f"Could not reach the daemon to reload it ({exc}); restart it to {serves}."
+    if health.get("demo"):
+        return (
+            "The daemon runs in demo mode (--demo) and keeps serving the tiny demo model; "
+            f"restart it without --demo to {serves}."
+        )
     return f"The daemon now serves {model_name}." if model_name else "The daemon was reloaded."
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from daemon.errors import BbjCoderError, StoreError, os_error_as
+from daemon.errors import BbjCoderError, ModelExistsError, StoreError, os_error_as
 from daemon.files import BytesCallback, sha256_file
 from daemon.models.catalogue import CATALOGUE_ENV, Catalogue, CatalogueEntry, load_catalogue
 from daemon.models.download import ProgressCallback, check_free_space, download_model
@@ -38,9 +38,15 @@ class ModelsService:
         """Read the catalogue; a sentence naming where it came from."""
         if not self.catalogue_location:
             return NO_CATALOGUE
-        self.catalogue = await load_catalogue(self.catalogue_location)
+        self.catalogue = await load_catalogue(self.catalogue_location, lenient=True)
         count = len(self.catalogue.entries)
-        return f"Catalogue {self.catalogue_location}: {count} model{'s' * (count != 1)}."
+        sentence = f"Catalogue {self.catalogue_location}: {count} model{'s' * (count != 1)}."
+        if problems := self.catalogue.problems:
+            skipped = len(problems)
+            sentence += (
+                f" {skipped} entr{'ies were' if skipped != 1 else 'y was'} skipped: {problems[0]}"
+            )
+        return sentence
 
     def catalogue_entry(self, name: str) -> CatalogueEntry:
         entry = self.catalogue.find(name) if self.catalogue else None
@@ -52,9 +58,14 @@ class ModelsService:
         entry = self.catalogue_entry(name)
         installed = self.manifest().find(name)
         if installed is not None and installed.sha256 == entry.sha256:
-            return f"{name} is already installed; press a to make it active."
+            return f"{name} is already installed; {self._next_step(name)}"
         await download_model(entry, self.store, progress=progress, cancel=cancel)
-        return f"Downloaded {name} and checked its sha256; press a to make it active."
+        return f"Downloaded {name} and checked its sha256; {self._next_step(name)}"
+
+    def _next_step(self, name: str) -> str:
+        if self.manifest().active == name:
+            return "it is the active model."
+        return "press a to make it active."
 
     async def activate(self, name: str) -> str:
         with os_error_as(StoreError):
@@ -84,7 +95,12 @@ class ModelsService:
             self.store.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             check_free_space(self.store.models_dir, size, f"Importing {source.name}")
             had_active = self.manifest().active is not None
-            entry = self.store.import_file(source, activate=False, progress=progress)
+            try:
+                entry = self.store.import_file(source, activate=False, progress=progress)
+            except ModelExistsError as exc:
+                raise StoreError(
+                    f"{str(exc).split(';')[0]}; delete it first to import this file again."
+                ) from exc
         if had_active:
             return f"Imported {entry.name} ({format_size(size)}); press a to make it active."
         return f"Imported {entry.name} ({format_size(size)}); it is the active model now."

@@ -8,6 +8,7 @@ through to the trainer's own parser).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -57,12 +58,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.passthrough = [*args.passthrough, *rest]
     handler: Handler = args.handler
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return status
     except BbjCoderError as exc:
         print(f"bbj-coder: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+SIGPIPE_STATUS = 141
+"""What a shell reports for a program ended by SIGPIPE (``… | head -1``), as ``cat`` would."""
+
+
+def _reader_went_away() -> int:
+    # Output still buffered would raise again when Python flushes stdout at exit.
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), sys.stdout.fileno())
+    return SIGPIPE_STATUS
 
 
 __all__ = ["build_parser", "main"]

@@ -16,7 +16,12 @@ def cmd_install(args: argparse.Namespace) -> int:
     from daemon.setup.continuedev.install import continue_install_command
 
     return continue_install_command(
-        args.provider, args.dry_run, args.continue_config, daemon_config=_daemon_config(args)
+        args.provider,
+        args.dry_run,
+        args.continue_config,
+        daemon_config=_daemon_config(args),
+        port=args.port,
+        url=args.url,
     )
 
 
@@ -24,7 +29,10 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     from daemon.setup.continuedev.install import continue_uninstall_command
 
     return continue_uninstall_command(
-        args.dry_run, args.continue_config, daemon_config=_daemon_config(args)
+        args.dry_run,
+        args.continue_config,
+        daemon_config=_daemon_config(args),
+        remove_skeleton=args.remove_skeleton,
     )
 
 
@@ -38,8 +46,18 @@ def add_parsers(sub: Any) -> None:
     install.add_argument("--provider", choices=PROVIDERS, default="ollama")
     install.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
     install.add_argument("--config", dest="continue_config", type=Path, help=where)
+    address = install.add_mutually_exclusive_group()
+    address.add_argument(
+        "--port", type=int, help="the daemon's port (default: the running daemon's, else config)"
+    )
+    address.add_argument("--url", help="the daemon's address, http://HOST:PORT")
     install.set_defaults(handler=cmd_install)
     uninstall = actions.add_parser("uninstall", help="remove the models `install` added")
     uninstall.add_argument("--dry-run", action="store_true", help="print the change only")
     uninstall.add_argument("--config", dest="continue_config", type=Path, help=where)
+    uninstall.add_argument(
+        "--remove-skeleton",
+        action="store_true",
+        help="also delete the config when only what `install` created is left in it",
+    )
     uninstall.set_defaults(handler=cmd_uninstall)

@@ -22,8 +22,12 @@ the model files)::
     }
 
 A relative ``url`` is resolved against the catalogue's own location: the directory for a local
-bundle, the catalogue URL for a remote one. Unknown keys are ignored so newer catalogues stay
-readable. Every problem raises :class:`CatalogueError` naming the entry and the field.
+bundle, the catalogue URL for a remote one. A remote catalogue may only point at ``http(s)``
+URLs: a ``file://`` URL or a local path in it would copy local files into the store (and tell
+the catalogue's author whether a file exists). Unknown keys are ignored so newer catalogues stay
+readable. Every problem raises :class:`CatalogueError` naming the entry and the field; with
+``lenient=True`` a bad entry is skipped instead and its error kept in ``Catalogue.problems``,
+so one broken entry does not hide the good ones.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class CatalogueEntry:
 class Catalogue:
     source: str
     entries: tuple[CatalogueEntry, ...]
+    problems: tuple[str, ...] = ()
+    """Why entries were skipped (``lenient`` parsing only)."""
 
     def find(self, name: str) -> CatalogueEntry | None:
         return next((e for e in self.entries if e.name == name), None)
@@ -98,11 +104,13 @@ def resolve_url(url: str, base: str) -> str:
     return str(path if path.is_absolute() else Path(base) / path)
 
 
-async def load_catalogue(location: str, *, timeout_s: float = 15.0) -> Catalogue:
+async def load_catalogue(
+    location: str, *, timeout_s: float = 15.0, lenient: bool = False
+) -> Catalogue:
     """Read the catalogue at ``location``: an http(s) URL, a directory or a JSON file."""
     if is_remote(location):
         text = await _fetch(location, timeout_s)
-        return parse_catalogue(text, base=location, source=location)
+        return parse_catalogue(text, base=location, source=location, lenient=lenient)
     path = local_path(location)
     file = path / CATALOGUE_FILE if path.is_dir() else path
     try:
@@ -114,7 +122,7 @@ async def load_catalogue(location: str, *, timeout_s: float = 15.0) -> Catalogue
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"Cannot read the catalogue {file}: {exc}.") from exc
-    return parse_catalogue(text, base=str(file.parent), source=str(file))
+    return parse_catalogue(text, base=str(file.parent), source=str(file), lenient=lenient)
 
 
 async def _fetch(url: str, timeout_s: float) -> str:
@@ -135,8 +143,12 @@ async def _fetch(url: str, timeout_s: float) -> str:
     return response.text
 
 
-def parse_catalogue(text: str, *, base: str, source: str = "") -> Catalogue:
-    """Validate a catalogue document; relative model URLs are resolved against ``base``."""
+def parse_catalogue(text: str, *, base: str, source: str = "", lenient: bool = False) -> Catalogue:
+    """Validate a catalogue document; relative model URLs are resolved against ``base``.
+
+    ``lenient`` skips bad entries (their errors go to ``problems``) instead of raising; a
+    document that is not a catalogue at all raises either way.
+    """
     where = source or base
     try:
         data = json.loads(text)
@@ -149,15 +161,22 @@ def parse_catalogue(text: str, *, base: str, source: str = "") -> Catalogue:
             f'The catalogue {where} must be an object with a "models" list; fix the file or ask '
             "its maintainer."
         )
-    entries = tuple(_entry(raw, index, base, where) for index, raw in enumerate(data["models"]))
-    seen: set[str] = set()
-    for entry in entries:
-        if entry.name in seen:
-            raise CatalogueError(
-                f"The catalogue {where} lists the model {entry.name!r} twice; {FIX_ENTRY}."
-            )
-        seen.add(entry.name)
-    return Catalogue(source=where, entries=entries)
+    entries: list[CatalogueEntry] = []
+    problems: list[str] = []
+    for index, raw in enumerate(data["models"]):
+        try:
+            entry = _entry(raw, index, base, where)
+            if any(e.name == entry.name for e in entries):
+                raise CatalogueError(
+                    f"The catalogue {where} lists the model {entry.name!r} twice; {FIX_ENTRY}."
+                )
+        except CatalogueError as exc:
+            if not lenient:
+                raise
+            problems.append(str(exc))
+            continue
+        entries.append(entry)
+    return Catalogue(source=where, entries=tuple(entries), problems=tuple(problems))
 
 
 class _Fields:
@@ -209,13 +228,16 @@ def _entry(raw: Any, index: int, base: str, where: str) -> CatalogueEntry:
     size = fields.number("size", int)
     if size == 0:
         raise fields.fail("size", "must be more than 0 bytes")
+    url = resolve_url(fields.text("url") or "", base)
+    if is_remote(base) and not is_remote(url):
+        raise fields.fail("url", "must be an http:// or https:// URL in a remote catalogue")
     return CatalogueEntry(
         name=name or "",
         description=fields.text("description") or "",
         size=size,
         quant=fields.text("quant") or "",
         sha256=sha256.lower(),
-        url=resolve_url(fields.text("url") or "", base),
+        url=url,
         roles=_roles(fields),
         min_ram_gb=fields.number("min_ram_gb", float),
         context_length=fields.number("context_length", int, optional=True),

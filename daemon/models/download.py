@@ -225,6 +225,7 @@ async def download_model(
 ) -> ModelEntry:
     """Download ``entry`` into ``store`` (resuming a .part), verify it and register it."""
     store.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store.sweep_stale()
     path = part_path(store.models_dir, entry)
     offset = _resumable_offset(path, entry.size)
     check_free_space(store.models_dir, entry.size - offset, f"Downloading {entry.name}")

@@ -68,6 +68,7 @@ async def serve(options: ServeOptions) -> int:
         return 0
     try:
         setup_logging(paths, server_cfg.log_level)
+        _sweep_store(paths)
         try:
             name, path = resolve_model(options.config, paths, options.demo)
         except ModelNotFoundError as exc:
@@ -108,6 +109,14 @@ async def serve(options: ServeOptions) -> int:
         return 0 if server.started else 1
     finally:
         lock.release()
+
+
+def _sweep_store(paths: AppPaths) -> None:
+    """Temp files of imports and manifest writes that were killed never become anything."""
+    from daemon.models.store import ModelStore
+
+    for path in ModelStore(paths.models_dir).sweep_stale():
+        log.info("removed %s, left by an interrupted import", path.name)
 
 
 def _server_class() -> type:

@@ -2,7 +2,8 @@
 share.
 
 A planned :class:`Edit` (before/after text) is shown as a diff on a dry run; otherwise the
-file is backed up (``<name>.bak-<timestamp>``) and written atomically with its mode kept. A
+file is backed up (``<name>.bak-<timestamp>``, 0600, bbj-coder's token masked: a backup never
+keeps it) and written atomically with its mode kept. A
 read-only file or an unwritable folder is refused with a sentence; nothing is half-written.
 """
 
@@ -10,10 +11,9 @@ from __future__ import annotations
 
 import difflib
 import os
-import shutil
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from daemon.errors import BbjCoderError
 from daemon.files import write_atomic
 
 ErrorType = Callable[[str], BbjCoderError]
+TOKEN_MASK = "<bbj-coder token hidden>"
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,32 @@ def check_writable(path: Path, error: ErrorType) -> None:
         raise error(f"Cannot write in {folder}; run the command as the user who owns it.")
 
 
-def backup(path: Path) -> Path:
+def current_token() -> str | None:
+    """This install's bearer token, None when there is none yet."""
+    from daemon.paths import app_paths
+
+    try:
+        return app_paths().token_file.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def masked(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with the current token and ``secrets`` replaced by a placeholder."""
+    for secret in {current_token(), *secrets} - {None, ""}:
+        text = text.replace(secret, TOKEN_MASK)  # type: ignore[arg-type]
+    return text
+
+
+def backup(path: Path, before: str, secrets: Iterable[str] = ()) -> Path:
+    """A private copy of ``before`` beside ``path``, with bbj-coder's tokens masked."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.bak-{stamp}")
     counter = 2
     while target.exists():
         target = path.with_name(f"{path.name}.bak-{stamp}-{counter}")
         counter += 1
-    shutil.copy2(path, target)
+    write_atomic(target, masked(before, secrets), mode=0o600)
     return target
 
 
@@ -87,10 +106,11 @@ def diff(edit: Edit) -> str:
     return "".join(lines)
 
 
-def apply(edit: Edit, error: ErrorType) -> Path | None:
-    """Back up and write; returns the backup (None when there was no file before)."""
+def apply(edit: Edit, error: ErrorType, secrets: Iterable[str] = ()) -> Path | None:
+    """Back up and write; returns the backup (None when there was no file before).
+    ``secrets`` (old tokens found in the file) are masked in the backup too."""
     check_writable(edit.path, error)
-    saved = backup(edit.path) if edit.before is not None else None
+    saved = backup(edit.path, edit.before, secrets) if edit.before is not None else None
     write_keeping_mode(edit.path, edit.after)
     return saved
 

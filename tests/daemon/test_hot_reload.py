@@ -39,9 +39,16 @@ def test_replacing_the_model_under_load_fails_no_request(watched_daemon, tmp_pat
     assert old_sha
     replacement = build_tiny_model(tmp_path_factory.mktemp("replacement"), seed=11)
     with fim_load(watched_daemon) as load:
-        # Same name: the store renames the new file over the active one.
+        # Same name, --replace: the new file goes beside the served one, the manifest switches
+        # to it, and the old file is removed once nothing names it.
         result = run_cli(
-            watched_daemon.home, "model", "import", str(replacement.gguf_path), "--name", "main"
+            watched_daemon.home,
+            "model",
+            "import",
+            str(replacement.gguf_path),
+            "--name",
+            "main",
+            "--replace",
         )
         assert result.returncode == 0, result.stderr
         swapped = _wait_for(lambda: _health(watched_daemon)["model"]["sha256_recorded"] != old_sha)

@@ -23,6 +23,7 @@ from daemon.setup.bundle.wheels import (
     host_name,
     missing_requirements,
     resolve_target,
+    wheel_caches,
 )
 
 WINDOWS = {
@@ -243,3 +244,19 @@ def test_a_bad_model_is_refused_before_anything_is_built(
     assert "does not exist" in err.err or "is not a GGUF model file" in err.err
     assert "[1/5]" not in err.out  # refused before the wheelhouse step
     assert not out.exists()
+
+
+def test_a_missing_wheel_for_this_machine_says_how_to_build_it_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("BBJ_CODER_WHEELHOUSE", raising=False)
+    caches = wheel_caches()
+    assert caches[0] == tmp_path / "xdg" / "bbj-coder-ci" / "wheels"
+    with pytest.raises(BundleError) as caught:
+        find_llama_wheel("0.3.36", resolve_target(None, None), caches)
+    message = str(caught.value)
+    assert "itself" not in message, "it already runs on that platform"
+    assert f"pip wheel --no-deps llama-cpp-python==0.3.36 -w {caches[0]}" in message
+    assert "build the bundle again" in message

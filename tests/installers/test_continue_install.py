@@ -357,3 +357,83 @@ def test_the_entry_point_the_installers_call(setup: Setup, tmp_path: Path) -> No
         timeout=60,
     )
     assert refused.returncode == 2 and "not valid YAML" in refused.stderr
+
+
+def _fake_running_daemon(setup: Setup, port: int) -> None:
+    """A state file naming this (live) test process as the daemon, on ``port``."""
+    state = setup.home / "state" / "daemon.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(
+        json.dumps(
+            {"pid": os.getpid(), "host": "127.0.0.1", "port": port, "version": "t", "started_at": 0}
+        )
+    )
+
+
+def test_the_running_daemons_port_wins_over_the_config(setup: Setup) -> None:
+    _fake_running_daemon(setup, 12345)
+    assert continue_install_command("ollama", False, None) == 0
+    assert {e["apiBase"] for e in ours(setup.config)} == {"http://127.0.0.1:12345"}
+
+
+def test_port_and_url_flags_choose_the_address(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_running_daemon(setup, 12345)
+    assert continue_install_command("openai", False, None, port=12002) == 0
+    assert {e["apiBase"] for e in ours(setup.config)} == {"http://127.0.0.1:12002/v1"}
+    assert continue_install_command("openai", False, None, url="http://localhost:12003") == 0
+    assert {e["apiBase"] for e in ours(setup.config)} == {"http://localhost:12003/v1"}
+    assert continue_install_command("openai", False, None, url="localhost:1") == 2
+    assert "is not the daemon's address; give it as http://HOST:PORT" in capsys.readouterr().err
+
+
+def test_dry_run_masks_the_token(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    for provider in ("ollama", "openai"):
+        assert continue_install_command(provider, True, None) == 0
+        out = capsys.readouterr().out
+        assert setup.token() not in out and "<bbj-coder token hidden>" in out
+
+
+def test_a_backup_never_keeps_the_token_but_keeps_other_keys(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup.config.write_text(
+        "name: x\nversion: 1.0.0\nschema: v1\nmodels:\n  - name: theirs\n    provider: openai\n"
+        "    model: gpt\n    apiKey: sk-users-own-key\n"
+    )
+    assert continue_install_command("openai", False, None) == 0
+    monkeypatch.setenv("BBJ_CODER_SERVER_PORT", "12009")
+    assert continue_install_command("ollama", False, None) == 0
+    for backup in setup.backups():
+        text = backup.read_text()
+        assert setup.token() not in text
+        assert "sk-users-own-key" in text
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert setup.token() in setup.config.read_text()
+
+
+def test_uninstall_can_remove_the_skeleton_install_created(setup: Setup) -> None:
+    assert continue_install_command("ollama", False, None) == 0
+    assert continue_uninstall_command(False, None) == 0
+    assert setup.config.exists(), "kept by default: it is Continue's config now"
+    assert continue_install_command("ollama", False, None) == 0
+    assert continue_uninstall_command(False, None, remove_skeleton=True) == 0
+    assert not setup.config.exists()
+
+
+def test_uninstall_keeps_a_config_with_the_users_own_models(setup: Setup) -> None:
+    original = (FIXTURES / "with_other_models.yaml").read_bytes()
+    setup.config.write_bytes(original)
+    assert continue_install_command("ollama", False, None) == 0
+    assert continue_uninstall_command(False, None, remove_skeleton=True) == 0
+    assert setup.config.read_bytes() == original
+
+
+def test_uninstall_masks_the_token_in_older_backups(setup: Setup) -> None:
+    assert continue_install_command("ollama", False, None) == 0
+    old_backup = setup.folder / "config.yaml.bak-20240101-000000"
+    old_backup.write_text(setup.config.read_text())  # as versions before the fix left them
+    assert continue_uninstall_command(False, None) == 0
+    assert setup.token() not in old_backup.read_text()
+    assert "<bbj-coder token hidden>" in old_backup.read_text()

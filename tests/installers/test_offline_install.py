@@ -112,8 +112,14 @@ class Machine:
             "PYTHON": base_python(),
         }
 
-    def install(self, bundle: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return in_netns(["bash", str(bundle / "install.sh"), "--no-service", *args], self.env)
+    def install(
+        self, bundle: Path, *args: str, start: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        options = ["--no-service"] if start else ["--no-service", "--no-start"]
+        return in_netns(["bash", str(bundle / "install.sh"), *options, *args], self.env)
+
+    def token(self) -> str:
+        return (self.data / "config" / "token").read_text().strip()
 
 
 @pytest.fixture(scope="session")
@@ -264,6 +270,26 @@ class TestInstalled:
         assert [(p.read_bytes(), p.stat().st_mtime_ns) for p in watched] == before
         assert venv_python.stat().st_ino == inode
 
+    def test_without_a_service_it_starts_the_daemon_and_checks_it(
+        self, installed: Installed
+    ) -> None:
+        """Issue #17 item 21: no systemd user session or --no-service still ends running."""
+        machine = installed.machine
+        bbj = str(machine.prefix / "venv" / "bin" / "bbj-coder")
+        try:
+            result = machine.install(installed.bundle, start=True)
+
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "daemon started in the background: bbj-coder started at" in result.stdout
+            assert "health check passed" in result.stdout
+            assert "RuntimeDirWarning" not in result.stdout + result.stderr
+            status = in_netns([bbj, "status", "--json"], machine.env)
+            assert json.loads(status.stdout)["running"] is True
+        finally:
+            stopped = in_netns([bbj, "stop"], machine.env)
+        assert "Stopped" in stopped.stdout, stopped.stdout + stopped.stderr
+        assert processes_under(machine.prefix) == []
+
     def test_uninstall_removes_it_all_but_the_models_until_asked(
         self, installed: Installed
     ) -> None:
@@ -271,6 +297,7 @@ class TestInstalled:
         uninstall = ["bash", str(machine.prefix / "uninstall.sh")]
         # The copy left in the prefix finds its environment without being told where it is.
         env = {k: v for k, v in machine.env.items() if k != "BBJ_CODER_PREFIX"}
+        token = machine.token()
 
         result = in_netns(uninstall, env)
 
@@ -284,15 +311,27 @@ class TestInstalled:
         )
         assert (machine.data / "models" / f"{MODEL}.gguf").is_file()
         assert "models kept" in result.stdout
+        assert not (machine.data / "run").exists(), "the runtime lock goes with the daemon"
         assert processes_under(machine.prefix) == []
+        for file in (machine.home / ".continue").iterdir():
+            assert token not in file.read_text(), f"{file} keeps the token"
 
         reinstall = machine.install(installed.bundle)
         assert reinstall.returncode == 0, reinstall.stdout + reinstall.stderr
         assert f"model already installed: {MODEL}" in reinstall.stdout  # kept, not re-copied
-        result = in_netns([*uninstall, "--remove-models"], env)
+        assert in_netns(uninstall, env).returncode == 0
+
+        # The bundle's copy, with no environment left to ask, finds the models where they are.
+        from_bundle = ["bash", str(installed.bundle / "uninstall.sh")]
+        result = in_netns([*from_bundle, "--remove-models"], env)
         assert result.returncode == 0, result.stdout + result.stderr
         assert not (machine.data / "models").exists()
         assert (machine.data / "config" / "token").is_file()  # config and token stay
+        assert yaml.safe_load(machine.continue_config.read_text())["models"][0]["name"] == "Claude"
+
+        result = in_netns([*from_bundle, "--purge"], env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not machine.data.exists(), sorted(machine.data.rglob("*"))
         assert yaml.safe_load(machine.continue_config.read_text())["models"][0]["name"] == "Claude"
 
 

@@ -104,3 +104,27 @@ async def test_document_level_errors() -> None:
 async def test_unknown_keys_are_ignored() -> None:
     model = {**catalogue_model("m", b"x", "m.gguf"), "licence": "proprietary"}
     assert parse_catalogue(_document(model), base="/b").entries[0].name == "m"
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "FILE:///etc/passwd", "ftp://x/y.gguf"])
+async def test_a_remote_catalogue_may_point_only_at_http_urls(url: str) -> None:
+    remote = "https://models.example/catalogue.json"
+    model = catalogue_model("m", b"x", url)
+    with pytest.raises(CatalogueError, match=r'field "url" must be an http:// or https:// URL'):
+        parse_catalogue(_document(model), base=remote)
+    absolute = parse_catalogue(_document(catalogue_model("m", b"x", "/etc/passwd")), base=remote)
+    assert absolute.entries[0].url == "https://models.example/etc/passwd"
+    local = parse_catalogue(_document(catalogue_model("m", b"x", "file:///m.gguf")), base="/b")
+    assert local.entries[0].is_local, "a local bundle may still name local files"
+
+
+async def test_lenient_parsing_keeps_the_good_entries_and_says_why_one_was_skipped() -> None:
+    good = catalogue_model("good", b"x", "g.gguf")
+    bad = {**catalogue_model("bad", b"x", "b.gguf"), "sha256": "abc"}
+    with pytest.raises(CatalogueError):
+        parse_catalogue(_document(good, bad), base="/b")
+    catalogue = parse_catalogue(_document(good, bad, good), base="/b", lenient=True)
+    assert [e.name for e in catalogue.entries] == ["good"]
+    assert len(catalogue.problems) == 2
+    assert 'field "sha256" must be 64 hexadecimal digits' in catalogue.problems[0]
+    assert "lists the model 'good' twice" in catalogue.problems[1]

@@ -434,3 +434,16 @@ async def test_a_store_model_with_a_broken_chat_template_is_not_ok(
     ModelStore(home.models_dir).import_file(broken, name="badtpl")
     model = _by_name(await run_doctor(home))["Model"]
     assert model.verdict == "fail" and "not valid Jinja" in model.summary, model
+
+
+async def test_with_the_daemon_down_doctor_expects_the_configured_port(
+    home: AppPaths, tmp_path: Path
+) -> None:
+    """Issue #17 item 20: doctor and `continue install` agree on the address (the config's)."""
+    home.config_dir.mkdir(parents=True, exist_ok=True)
+    home.config_file.write_text("[server]\nport = 12077\n")
+    context = await gather_context(home, DoctorSettings())
+    assert context.url == "http://127.0.0.1:12077"
+    _write_yaml(tmp_path / "c", {**OPENAI, "apiBase": "http://127.0.0.1:12077/v1"})
+    outcome = check_continue(replace(context, token=None), tmp_path / "c")
+    assert outcome.verdict == "ok", outcome

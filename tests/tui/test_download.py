@@ -48,7 +48,8 @@ def _served(server: FileServer, data: bytes, **behaviour: Any) -> CatalogueEntry
 def _leftovers(store: ModelStore) -> list[str]:
     if not store.models_dir.exists():
         return []
-    return sorted(p.name for p in store.models_dir.iterdir() if p.name != "manifest.json")
+    kept = ("manifest.json", ".manifest.lock")
+    return sorted(p.name for p in store.models_dir.iterdir() if p.name not in kept)
 
 
 async def test_full_download_reports_progress_and_registers_the_model(

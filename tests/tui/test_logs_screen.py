@@ -110,3 +110,15 @@ async def test_number_keys_and_clicks_switch_screens(home: AppPaths) -> None:
         assert app.theme == "textual-light"
         await pilot.press("t")
         assert app.theme == "textual-dark"
+
+
+async def test_a_line_wider_than_the_log_gets_a_sideways_hint(home: AppPaths) -> None:
+    _append(home.log_file, "10:00 INFO short")
+    app = make_app(home, screen="logs", log_poll_s=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        source = app.screen.query_one("#log-source", StatusLine)
+        assert "scroll with" not in text_of(source)
+        _append(home.log_file, "10:01 WARNING " + "x" * 200)
+        await pilot.pause(0.3)
+        assert "Long lines continue to the right: scroll with" in text_of(source)

@@ -106,7 +106,7 @@ async def test_download_shows_real_progress_and_installs(
         await pilot.press("d")
         await settle(pilot)
         assert text_of(_status(app)) == (
-            "Downloaded tiny and checked its sha256; press a to make it active."
+            "Downloaded tiny and checked its sha256; it is the active model."
         )
         bar = app.screen.query_one(ProgressBar)
         assert bar.progress == bar.total == len(tiny_bytes)

@@ -77,6 +77,6 @@ def test_deleting_the_last_model_leaves_none_active(tiny_model: TinyModel, tmp_p
     store = _store_with(tiny_model, tmp_path, "only")
     left = store.delete("only", allow_active=True)
     assert left.models == () and left.active is None
-    assert sorted(p.name for p in store.models_dir.iterdir()) == ["manifest.json"]
+    assert sorted(p.name for p in store.models_dir.iterdir()) == [".manifest.lock", "manifest.json"]
     with pytest.raises(ModelNotFoundError, match="No model named 'only'"):
         store.delete("only")

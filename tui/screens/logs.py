@@ -53,6 +53,7 @@ class LogsScreen(Screen[None]):
         shown = [line for line in new if self._matches(line)]
         if shown:
             self.query_one(DaemonLog).write_lines(shown)
+            self._say_source()
 
     def _say_source(self) -> None:
         path = self.context.paths.log_file
@@ -61,7 +62,14 @@ class LogsScreen(Screen[None]):
             status.say(f"No daemon log yet at {path}; it appears when the daemon starts.")
             return
         detail = f", showing lines containing {self.filter!r}" if self.filter else ""
-        status.say(f"Following {path}{detail}.")
+        status.say(f"Following {path}{detail}.{self._sideways_hint()}")
+
+    def _sideways_hint(self) -> str:
+        """Said once a line is wider than the log: the log does not wrap, it scrolls."""
+        width = self.query_one(DaemonLog).scrollable_content_region.width
+        if width and any(len(line) > width for line in self.lines if self._matches(line)):
+            return " Long lines continue to the right: scroll with ← → (or shift+wheel)."
+        return ""
 
     def _matches(self, line: str) -> bool:
         return not self.filter or self.filter in line.lower()

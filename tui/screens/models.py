@@ -113,7 +113,9 @@ class ModelsScreen(Screen[None]):
     async def _load_catalogue(self) -> None:
         source = self.query_one("#catalogue-source", StatusLine)
         try:
-            source.say(await self.service.load_catalogue())
+            sentence = await self.service.load_catalogue()
+            catalogue = self.service.catalogue
+            source.say(sentence, failed=bool(catalogue and catalogue.problems))
         except BbjCoderError as exc:
             source.say(str(exc), failed=True)
         self.refresh_tables()

@@ -80,6 +80,7 @@ def _import_one(store: ModelStore, bundle: Path, model: dict[str, Any]) -> bool:
         name=model["name"],
         activate=False,
         expected_sha256=model["sha256"],
+        replace=True,  # a newer bundle updates the model it shipped under that name
     )
     return True
 

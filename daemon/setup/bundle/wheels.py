@@ -134,11 +134,16 @@ def _is_version(text: str) -> bool:
 
 
 def wheel_caches() -> list[Path]:
+    """Where built llama-cpp-python wheels are looked for: ``$BBJ_CODER_WHEELHOUSE``, then the
+    cache ``installers/dev-setup.sh`` fills (under ``$XDG_CACHE_HOME`` or ``~/.cache``)."""
     caches = []
     if os.environ.get("BBJ_CODER_WHEELHOUSE"):
         caches.append(Path(os.environ["BBJ_CODER_WHEELHOUSE"]).expanduser())
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    if xdg:
+        caches.append(Path(xdg).expanduser() / "bbj-coder-ci" / "wheels")
     caches.append(Path.home() / ".cache" / "bbj-coder-ci" / "wheels")
-    return caches
+    return list(dict.fromkeys(caches))
 
 
 def _target_tags(target: Target) -> set[str]:
@@ -164,7 +169,18 @@ def find_llama_wheel(version: str, target: Target, caches: Iterable[Path]) -> Pa
             _, _, _, wheel_tags = parse_wheel_filename(wheel.name)
             if {str(tag) for tag in wheel_tags} & wanted:
                 return wheel
+    caches = list(caches)
     where = " or ".join(str(c) for c in caches)
+    if target.native:
+        folder = caches[0] if caches else Path("wheels")
+        raise BundleError(
+            f"No llama-cpp-python {version} wheel for this machine ({target.name}, Python "
+            f"{target.python}) in {where}. Build it here once (it compiles llama.cpp, about 5-10 "
+            f"minutes): `{sys.executable} -m pip wheel --no-deps llama-cpp-python=={version} "
+            f"-w {folder}`, or run installers/dev-setup.sh, which does the same; then build the "
+            "bundle again. A wheel built elsewhere can be used by pointing BBJ_CODER_WHEELHOUSE "
+            "at its folder."
+        )
     raise BundleError(
         f"No llama-cpp-python {version} wheel for {target.name} / Python {target.python} in "
         f"{where}. llama-cpp-python is published as source only and compiles llama.cpp, so its "

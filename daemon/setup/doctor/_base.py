@@ -10,7 +10,7 @@ from typing import Any, Literal
 from daemon.client import DaemonClient, DaemonClientError, local_daemon
 from daemon.config import Config, load_config
 from daemon.errors import BbjCoderError
-from daemon.instance import DaemonState, read_state
+from daemon.instance import DaemonState, http_url, read_state
 from daemon.paths import AppPaths
 
 Verdict = Literal["ok", "warn", "fail", "skip"]
@@ -99,6 +99,10 @@ async def gather_context(paths: AppPaths, settings: DoctorSettings) -> DoctorCon
     config, config_outcome = check_config(paths)
     state = read_state(paths.state_file)
     url, token = local_daemon(paths)
+    if state is None:
+        # Where it will listen once started: what `continue install` writes too.
+        host = config.server.host
+        url = http_url("127.0.0.1" if host in ("", "0.0.0.0", "::") else host, config.server.port)
     context = DoctorContext(paths, config, config_outcome, state, url, token)
     if state is None:
         return context

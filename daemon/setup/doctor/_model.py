@@ -61,7 +61,10 @@ class HashCache:
 
 async def verify_entry(store: ModelStore, entry: ModelEntry, hashes: HashCache) -> str | None:
     """None when the file is the one that was imported, else a sentence saying what differs."""
-    path = store.path_of(entry)
+    try:
+        path = store.path_of(entry)
+    except StoreError as exc:  # a manifest entry pointing outside the store
+        return str(exc)
     if not path.is_file():
         return f"the file of {entry.name} ({display_path(path)}) is missing"
     size = path.stat().st_size
@@ -111,6 +114,8 @@ async def check_model(ctx: DoctorContext, hashes: HashCache) -> CheckOutcome:
         return CheckOutcome("Model", "fail", summary, REIMPORT_ADVICE)
     served = health.get("model")
     entry = manifest.find(manifest.active) if manifest.active else None
+    if health.get("demo"):
+        return _demo_outcome(entry)
     if entry is None:
         if served:
             return _served_elsewhere(served)
@@ -126,16 +131,31 @@ async def check_model(ctx: DoctorContext, hashes: HashCache) -> CheckOutcome:
     return _compare_with_served(entry, health)
 
 
-def _compare_with_served(entry: ModelEntry, health: dict[str, Any]) -> CheckOutcome:
-    summary = _describe_entry(entry)
-    served = health.get("model")
-    if health.get("demo"):
+def _demo_outcome(entry: ModelEntry | None) -> CheckOutcome:
+    """Demo mode is pinned: the store's active model is not served, whatever it is."""
+    summary = (
+        "demo mode (serve --demo): the daemon serves the tiny demo model, whose output is "
+        "meaningless, and ignores the model store"
+    )
+    if entry is None:
         return CheckOutcome(
             "Model",
             "warn",
-            "the daemon serves the tiny demo model, whose output is meaningless",
-            "Restart the daemon without --demo to serve the installed model.",
+            summary,
+            "Import a model (`bbj-coder model import FILE.gguf`), then restart the daemon "
+            "without --demo.",
         )
+    return CheckOutcome(
+        "Model",
+        "warn",
+        f"{summary} (installed and active: {entry.name})",
+        "Restart the daemon without --demo to serve the installed model.",
+    )
+
+
+def _compare_with_served(entry: ModelEntry, health: dict[str, Any]) -> CheckOutcome:
+    summary = _describe_entry(entry)
+    served = health.get("model")
     if served and served.get("name") != entry.name:
         return CheckOutcome(
             "Model",
