@@ -58,10 +58,19 @@ _HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::(?P<p
 def host_name(host_header: str) -> str | None:
     """The host part of a Host header (``name``, ``name:port``, ``[v6]:port``), lowercased;
     None when the header is not a plain host (``localhost:1@evil.com``, paths, spaces)."""
-    match = _HOST.fullmatch(host_header.strip().lower())
+    header = host_header.strip().lower()
+    match = _HOST.fullmatch(header)
     if match is None:
-        return None
+        return _bare_ipv6(header)
     return match.group("v6") or match.group("name")
+
+
+def _bare_ipv6(header: str) -> str | None:
+    """Some clients send an IPv6 literal without brackets (``::1``): unambiguous, so accepted."""
+    try:
+        return str(ipaddress.IPv6Address(header))
+    except ValueError:
+        return None
 
 
 def is_loopback_host(host_header: str) -> bool:
