@@ -9,8 +9,8 @@ Why a lane of its own, not the FIM lane: llama-cpp-python only verifies drafts o
 built with a ``draft_model``, which forces ``logits_all`` on, and that copies the logits of
 *every* prompt token (vocabulary-sized rows) out of llama.cpp. Here the prompt is evaluated with
 logits for its last token only, and all logits are requested just for the short batches that
-carry a draft (one sampled token plus at most ``num_pred_tokens``). The lane also keeps the
-FIM lane's KV cache for tab completion.
+carry a draft (one sampled token plus at most ``num_pred_tokens``), and none are copied back
+into Python. The lane also keeps the FIM lane's KV cache for tab completion.
 """
 
 from __future__ import annotations
@@ -70,16 +70,27 @@ def load_edit_llama(backend: LlamaBackend, lookup: PromptLookup) -> Any:
 
 
 def _logits_only_for_drafts(llm: Any, draft_batch: int) -> None:
-    # Sampling reads the logits of the batch's last rows through llama.cpp (negative indices),
-    # so a prompt batch needs only its last row; a draft batch needs all of its rows.
+    """Evaluate prompts with the last row of logits only and draft batches with every row,
+    never copying logits into ``llm.scores``: sampling reads them inside llama.cpp.
+
+    llama-cpp-python sizes ``scores`` by the constructor's ``logits_all`` (n_batch rows when
+    False) but a draft model turns ``_logits_all`` on, so a prompt longer than n_batch fails to
+    copy ("could not broadcast"); ``logits_all=True`` instead costs n_ctx x vocabulary floats.
+    """
     evaluate = llm.eval
+    llm._logits_all = False
 
     def eval_(tokens: Any) -> Any:
-        llm._logits_all = len(tokens) <= draft_batch
-        try:
+        if len(tokens) > draft_batch:
             return evaluate(tokens)
-        finally:
-            llm._logits_all = True
+        n_past = llm.n_tokens
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        llm._batch.set_batch(batch=tokens, n_past=n_past, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past : n_past + len(tokens)] = tokens
+        llm.n_tokens += len(tokens)
+        llm._requires_eval = False
+        return None
 
     llm.eval = eval_
 
