@@ -79,6 +79,12 @@ class DataConfig:
         "Longest middle (completion) of a FIM sample, in tokens; at most a "
         "quarter of max_seq_len is used.",
     )
+    next_edit_repos: tuple[Path, ...] = setting(
+        (), "Git repositories whose commit history becomes next-edit samples."
+    )
+    next_edit_noop_rate: float = setting(
+        0.3, "Share of changed files that also yield a 'no edit needed' sample."
+    )
     progress: bool = setting(True, "Show progress bars on stderr.")
 
 
