@@ -17,6 +17,8 @@ from fim.next_edit import Hunk, Position
 from trainer.data.build import build_dataset
 from trainer.data.next_edit_samples import NextEditSettings, next_edit_samples
 from trainer.data.records import DataError
+from trainer.evaluate.next_edit import evaluate_next_edit
+from trainer.evaluate.runners import Generated, Sampling
 
 ORIGINAL = [
     "rem orders",
@@ -154,3 +156,36 @@ def test_train_data_writes_next_edit_files(
         for line in (directory / name).read_text().splitlines()
     ]
     assert sorted(s["kind"] for s in written) == ["edit", "edit", "noop"]
+
+
+class ScriptedRunner:
+    """Answers each prompt with the scripted completion for it."""
+
+    kind = "scripted"
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+
+    def fim(self, prompt: str, sampling: Sampling) -> Generated:
+        return Generated(self.answers[prompt], 0.01, 5)
+
+
+def test_eval_reports_exact_match_noop_accuracy_and_compile_rate(repo: Path) -> None:
+    samples = next_edit_samples((repo,), settings())
+    edits = [s for s in samples if s["kind"] == "edit"]
+    noop = next(s for s in samples if s["kind"] == "noop")
+    answers = {edits[0]["prompt"]: edits[0]["completion"]}  # right
+    answers[edits[1]["prompt"]] = "BROKEN\n" + edits[1]["completion"]  # changes, breaks
+    answers[noop["prompt"]] = noop["completion"]  # rightly leaves the window alone
+
+    def check(code: str) -> bool:
+        return "BROKEN" not in code
+
+    summary, items = evaluate_next_edit(
+        ScriptedRunner(answers), samples, check, 64, lambda *_: None
+    )
+    assert summary["samples"] == 3
+    assert summary["exact_match"] == pytest.approx(2 / 3, abs=1e-3)
+    assert summary["noop_accuracy"] == 1.0 and summary["noop_samples"] == 1
+    assert summary["compile_checked"] == 2 and summary["compile_rate"] == 0.5
+    assert [i["exact"] for i in items] == [True, False, True]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.files import write_atomic
+from trainer.evaluate.next_edit import evaluate_next_edit
 from trainer.evaluate.report import markdown
 from trainer.evaluate.tasks import (
     ChatSettings,
@@ -26,6 +27,7 @@ from trainer.train.inputs import read_jsonl, resolve_data_dir
 RESULTS = "eval.json"
 REPORT = "eval.md"
 ITEMS = "eval_items.jsonl"
+NEXT_EDIT_MAX_TOKENS = 512  # the whole updated window (21 lines)
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,19 @@ def evaluate_model(
     try:
         chat, chat_items = evaluate_chat(runner, held_out["chat"], check, options.chat, tick)
         fim, fim_items = evaluate_fim(runner, held_out["fim"], check, options.fim_max_tokens, tick)
+        edit: dict[str, Any] = {}
+        edit_items: list[dict] = []
+        if held_out.get("next_edit"):
+            edit, edit_items = evaluate_next_edit(
+                runner, held_out["next_edit"], check, NEXT_EDIT_MAX_TOKENS, tick
+            )
     finally:
         runner.close()
         tick("done", -1, 0)
     result = {"label": label, "path": str(path), "kind": runner.kind, "chat": chat, "fim": fim}
-    items = [{"model": label, **item} for item in chat_items + fim_items]
+    if edit:
+        result["next_edit"] = edit
+    items = [{"model": label, **item} for item in chat_items + fim_items + edit_items]
     return result, items
 
 
@@ -85,7 +95,9 @@ def held_out_data(data_dir: Path, limit: int | None) -> dict[str, list]:
     fim = read_jsonl(data_dir / "fim_val.jsonl")
     if not prompts and not fim:
         raise TrainError(f"{data_dir} has no held-out chat prompts with code and no FIM samples.")
-    return {"chat": prompts[:limit], "fim": fim[:limit]}
+    edits_path = data_dir / "next_edit_val.jsonl"
+    edits = read_jsonl(edits_path) if edits_path.exists() else []
+    return {"chat": prompts[:limit], "fim": fim[:limit], "next_edit": edits[:limit]}
 
 
 def run_eval(options: EvalOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
