@@ -124,7 +124,10 @@ class NextEditSettings:
         4000, "Give up (no suggestion) when the updated window is not written by then."
     )
     prompt_lookup_tokens: int = setting(
-        10, "Tokens drafted by prompt-lookup decoding on the embedded llama.cpp; 0 turns it off."
+        0,
+        "Tokens drafted by prompt-lookup decoding on the embedded llama.cpp (0: off). Off by "
+        "default: on CPU a draft batch costs more than the single steps it saves "
+        "(tests/bench/next_edit.py).",
     )
     prompt_lookup_ngram: int = setting(2, "Longest n-gram prompt-lookup decoding matches.")
     max_history_hunks: int = setting(8, "Most edit-history hunks one request may send.")
