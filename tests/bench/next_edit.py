@@ -15,8 +15,8 @@ corpus when present) after a rename, served by the daemon's llama backend on its
           overhead)
 
 Prints median wall time per request, the generation time after the first token (where drafting
-acts; prompt evaluation is the same in every mode) and the generation speed-ups lookup/plain
-and oracle/plain.
+acts; prompt evaluation is the same in every mode), drafted tokens rejected per kept token, and
+the generation speed-ups lookup/plain and oracle/plain.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ async def run(model: Path, requests: int, tokens: int) -> None:
     await backend.start()
     params = SamplingParams(max_tokens=tokens, temperature=0.0)
     prompts = [prompt_of(text) for text in programs(requests)]
-    rows: dict[str, list[tuple[float, int, float]]] = {"plain": [], "lookup": [], "oracle": []}
+    rows: dict[str, list[tuple[float, int, float, int]]] = {"plain": [], "lookup": [], "oracle": []}
     sizes: list[int] = []
     try:
         for prompt in prompts:
@@ -104,10 +104,10 @@ async def run(model: Path, requests: int, tokens: int) -> None:
                 await stream.text()
                 lane = backend.edit_lanes[lookup.lane_name]
                 lane.llm.reset()  # no KV reuse between modes: each pays for the prompt
-                started = time.perf_counter()
+                started, before = time.perf_counter(), lane.evaluated
                 stream = backend.edit(prompt, params, lookup)
                 text = await stream.text()
-                rows[mode].append(_row(started, stream.stats))
+                rows[mode].append(_row(started, stream.stats, lane.evaluated - before))
                 if mode == "plain":  # the generated ids, as decoded into the KV cache
                     outputs = [int(t) for t in lane.llm.input_ids[len(encoded) : lane.llm.n_tokens]]
                 del text
@@ -115,23 +115,32 @@ async def run(model: Path, requests: int, tokens: int) -> None:
             saved = lane.llm.draft_model
             lane.llm.draft_model = OracleDraft(encoded, outputs)
             lane.llm.reset()
-            started = time.perf_counter()
+            started, before = time.perf_counter(), lane.evaluated
             stream = backend.edit(prompt, params, PromptLookup(10, 2))
             await stream.text()
-            rows["oracle"].append(_row(started, stream.stats))
+            rows["oracle"].append(_row(started, stream.stats, lane.evaluated - before))
             lane.llm.draft_model = saved
     finally:
         await backend.close()
     print(f"model {model.name}, {len(prompts)} requests, up to {tokens} tokens each")
     print(f"(median prompt {statistics.median(sizes):.0f} tokens; each mode evaluates it afresh)")
-    print(f"{'mode':8} {'median s':>9} {'tokens':>7} {'gen s':>7} {'gen tok/s':>10}")
+    print(
+        f"{'mode':8} {'median s':>9} {'tokens':>7} {'gen s':>7} {'gen tok/s':>10} "
+        f"{'rejected/token':>15}"
+    )
     generation = {}
     for mode, values in rows.items():
         seconds = statistics.median(v[0] for v in values)
         count = statistics.median(v[1] for v in values)
         gen = statistics.median(v[2] for v in values)
         generation[mode] = sum(v[1] for v in values) / sum(v[2] for v in values)
-        print(f"{mode:8} {seconds:9.3f} {count:7.0f} {gen:7.3f} {generation[mode]:10.1f}")
+        # Decoded beyond the prompt and the kept tokens: drafted tokens that were rejected.
+        rejected = sum(v[3] - size - v[1] for v, size in zip(values, sizes, strict=True))
+        per_token = max(0, rejected + len(values)) / sum(v[1] for v in values)
+        print(
+            f"{mode:8} {seconds:9.3f} {count:7.0f} {gen:7.3f} {generation[mode]:10.1f} "
+            f"{per_token:15.2f}"
+        )
     plain = generation["plain"]
     print(
         f"generation speed-up lookup/plain {generation['lookup'] / plain:.2f}x, "
@@ -139,9 +148,14 @@ async def run(model: Path, requests: int, tokens: int) -> None:
     )
 
 
-def _row(started: float, stats: Any) -> tuple[float, int, float]:
-    """(wall seconds, tokens, seconds after the first token)."""
-    return time.perf_counter() - started, stats.completion_tokens, max(stats.eval_s, 1e-9)
+def _row(started: float, stats: Any, decoded: int) -> tuple[float, int, float, int]:
+    """(wall seconds, tokens, seconds after the first token, tokens decoded)."""
+    return (
+        time.perf_counter() - started,
+        stats.completion_tokens,
+        max(stats.eval_s, 1e-9),
+        decoded,
+    )
 
 
 def main() -> int:
