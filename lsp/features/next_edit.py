@@ -160,9 +160,9 @@ async def inline_item(
         return None
     edit = on_cursor_line(found, position.line)
     document = server.bbj_document(uri)
-    if edit is None or document is None:
+    if edit is None or document is None or position.line >= len(document.lines):
         return None
-    line_text = document.lines[position.line].rstrip("\r\n") if document.lines else ""
+    line_text = document.lines[position.line].rstrip("\r\n")
     codec = document.position_codec
     start, end = edit.range.start.character, edit.range.end.character
     units = codec.client_num_units(line_text)

@@ -152,8 +152,8 @@ def test_next_edit_settings_that_cannot_work_are_refused_by_name() -> None:
     from daemon.config import Config, validate
     from daemon.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="next_edit.prompt_lookup_tokens must be 0 to 64"):
+    with pytest.raises(ConfigError, match=r"next_edit\.prompt_lookup_tokens must be 0 to 64"):
         validate(Config(next_edit=NextEditSettings(prompt_lookup_tokens=100)))
-    with pytest.raises(ConfigError, match="next_edit.lines_above"):
+    with pytest.raises(ConfigError, match=r"next_edit\.lines_above"):
         validate(Config(next_edit=NextEditSettings(lines_above=-1)))
     validate(Config())
