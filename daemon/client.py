@@ -67,6 +67,16 @@ class CheckReport:
     tool_error: str | None = None
 
 
+@dataclass(frozen=True)
+class NextEditSuggestion:
+    """``edits`` (LSP-shaped ``{range, new_text}`` dicts) or none, with ``reason`` why not."""
+
+    edits: tuple[dict[str, Any], ...]
+    reason: str | None
+    superseded: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 def local_daemon(paths: AppPaths | None = None) -> tuple[str, str | None]:
     """(URL, token) of this user's daemon from its state and token files (token None if absent)."""
     paths = paths or app_paths()
@@ -254,3 +264,32 @@ class DaemonClient:
             "GET", "/v1/bbj/workspace/symbols", params={"query": query, "limit": limit}
         )
         return [dict(s) for s in response.json()["symbols"]]
+
+    async def next_edit(
+        self,
+        path: str,
+        text: str,
+        cursor: tuple[int, int],
+        *,
+        edits: Sequence[dict[str, Any]] = (),
+        context: Sequence[tuple[str, str]] = (),
+        client: str | None = None,
+    ) -> NextEditSuggestion:
+        """``POST /v1/bbj/next-edit``: the edit that should follow ``edits`` (hunks as
+        ``{path, start_line, original, updated}``) with the cursor at ``(line, character)``."""
+        body: dict[str, Any] = {
+            "path": path,
+            "text": text,
+            "cursor": {"line": cursor[0], "character": cursor[1]},
+            "edits": list(edits),
+            "context": [{"path": p, "text": t} for p, t in context],
+        }
+        if client is not None:
+            body["client"] = client
+        data = (await self._request("POST", "/v1/bbj/next-edit", json=body)).json()
+        return NextEditSuggestion(
+            edits=tuple(data["edits"]),
+            reason=data.get("reason"),
+            superseded=data.get("superseded", False),
+            timings=data.get("timings", {}),
+        )

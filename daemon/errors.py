@@ -6,6 +6,8 @@ Classes defined in other modules are named with their module::
 
     BbjCoderError                  fim.errors: str(exc) is a sentence a user can act on
     ├── UnknownFimFormatError      fim.formats: a format name not in fim.FORMATS
+    ├── NextEditInputError         fim.next_edit.text: a next-edit request that cannot be served
+    │   └── CursorOutOfRangeError      the cursor is past the document's or its line's end
     ├── ConfigError                the config file, an env override or a flag is invalid
     ├── InstanceError              a second daemon, a stale lock, an unwritable state file
     ├── TokenError                 the bearer-token file is unreadable or unsafe

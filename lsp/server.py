@@ -21,6 +21,7 @@ from pygls.workspace import TextDocument
 from daemon import __version__
 from daemon.paths import AppPaths, app_paths
 from fim import ContextRing
+from fim.next_edit import EditHistory
 from lsp.daemon_link import DaemonLink
 from lsp.documents import find_document, is_bbj
 from lsp.events import DocumentEvents
@@ -52,6 +53,8 @@ class BbjLanguageServer(LanguageServer):
         self.client_id = f"lsp-{os.getpid()}-{secrets.token_hex(4)}"
         """Identifies this editor session to the daemon: a newer FIM request supersedes older."""
         self.documents = DocumentEvents()
+        self.edit_history = EditHistory()
+        """Recent edits of the open BBj documents as hunks, sent with next-edit requests."""
 
     def _current_settings(self) -> LspSettings:
         return self.settings

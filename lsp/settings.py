@@ -37,6 +37,9 @@ class LspSettings:
     inline_completion: bool = True
     """Offer AI completions (``textDocument/inlineCompletion`` and the completion fallback)."""
 
+    next_edit: bool = True
+    """Answer ``bbj/nextEdit`` and offer a next edit on the cursor's line as ghost text."""
+
     diagnostics: bool = True
     """Publish compiler diagnostics for BBj files."""
 
@@ -58,6 +61,7 @@ _KEYS: dict[str, str] = {
     "startDaemon": "start_daemon",
     "daemonStartTimeoutS": "daemon_start_timeout_s",
     "inlineCompletion": "inline_completion",
+    "nextEdit": "next_edit",
     "diagnostics": "diagnostics",
     "debounceMs": "debounce_ms",
     "maxCompletionTokens": "max_completion_tokens",
@@ -116,6 +120,7 @@ _PARSERS: dict[str, FieldParser] = {
     "start_daemon": _bool,
     "daemon_start_timeout_s": _bounded_float(1, 600),
     "inline_completion": _bool,
+    "next_edit": _bool,
     "diagnostics": _bool,
     "debounce_ms": _bounded_int(0, 60_000),
     "max_completion_tokens": _bounded_int(1, 4096),

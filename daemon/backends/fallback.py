@@ -65,6 +65,11 @@ class FallbackBackend:
         self._started.clear()
         self._active = None
 
+    @property
+    def active_backend(self) -> Backend | None:
+        """The backend serving now (None while none can)."""
+        return self._active
+
     def attempts(self) -> list[Attempt]:
         active = self._active.name if self._active else None
         return [

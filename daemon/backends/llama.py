@@ -23,6 +23,7 @@ from typing import Any
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
 from daemon.backends.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
 from daemon.backends.llama_extras import compiled_grammar, token_logprob
+from daemon.backends.llama_lookup import PromptLookup
 from daemon.errors import (
     BackendUnavailableError,
     GenerationError,
@@ -97,6 +98,7 @@ class LlamaBackend:
         self._stop_ids: frozenset[int] = frozenset()
         self._marker_pattern: re.Pattern[str] | None = None
         self.n_ctx = options.n_ctx
+        self.edit_lanes: dict[str, _Lane] = {}  # daemon.backends.llama_lookup
 
     # life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -157,10 +159,11 @@ class LlamaBackend:
             return self._chat_lane
 
     async def close(self) -> None:
-        for lane in (self._fim_lane, self._chat_lane):
+        for lane in (self._fim_lane, self._chat_lane, *self.edit_lanes.values()):
             if lane is not None:
                 await asyncio.to_thread(lane.close)
         self._fim_lane = self._chat_lane = None
+        self.edit_lanes = {}
 
     def info(self) -> BackendInfo:
         gguf = self.gguf
@@ -250,6 +253,12 @@ class LlamaBackend:
         task = asyncio.get_running_loop().create_task(submit())
         stream.keepalive = task
         return stream
+
+    def edit(self, prompt: str, params: SamplingParams, lookup: PromptLookup) -> TextStream:
+        """Complete a next-edit prompt on its own lane, drafting by prompt lookup."""
+        from daemon.backends.llama_lookup import edit_stream
+
+        return edit_stream(self, prompt, params, lookup)
 
     def _run(
         self,

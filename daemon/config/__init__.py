@@ -31,6 +31,7 @@ from daemon.config.sections import (
     Config,
     FimSettings,
     ModelSettings,
+    NextEditSettings,
     ServerSettings,
 )
 from daemon.config.tomlfile import TomlFile, dumps, read_toml
@@ -51,6 +52,7 @@ __all__ = [
     "Layer",
     "LoadedConfig",
     "ModelSettings",
+    "NextEditSettings",
     "Origin",
     "Resolved",
     "ServerSettings",

@@ -90,6 +90,17 @@ def validate(config: Config, origins: Mapping[str, Origin] | None = None) -> Non
     empty_upstream = kind == "openai" and not config.backend.upstream_url
     check(not empty_upstream, "backend.kind", "is openai but backend.upstream_url is empty")
     check(chat in CHAT_CHECKS, "check.chat", _one_of(CHAT_CHECKS, chat))
+    edit = config.next_edit
+    for key in ("lines_above", "lines_below"):
+        value = getattr(edit, key)
+        check(0 <= value <= 100, f"next_edit.{key}", f"must be between 0 and 100, got {value}")
+    lookup = edit.prompt_lookup_tokens
+    check(
+        edit.max_tokens >= 16, "next_edit.max_tokens", f"must be at least 16, got {edit.max_tokens}"
+    )
+    check(0 <= lookup <= 64, "next_edit.prompt_lookup_tokens", f"must be 0 to 64, got {lookup}")
+    ngram = edit.prompt_lookup_ngram
+    check(ngram >= 1, "next_edit.prompt_lookup_ngram", f"must be at least 1, got {ngram}")
     if problems:
         raise ConfigError("Invalid configuration: " + "; ".join(problems) + ".")
 

@@ -114,6 +114,36 @@ class BackendSettings:
 
 
 @dataclass(frozen=True)
+class NextEditSettings:
+    """[next_edit]: next-edit suggestions (the edit after the one the user just made)."""
+
+    enabled: bool = setting(
+        True, "Serve POST /v1/bbj/next-edit (needs a Qwen2.5-Coder-family model)."
+    )
+    lines_above: int = setting(10, "Lines above the cursor in the window the model rewrites.")
+    lines_below: int = setting(10, "Lines below the cursor in the window the model rewrites.")
+    max_tokens: int = setting(512, "Most tokens the model may write (the whole updated window).")
+    max_prompt_tokens: int = setting(
+        0, "Prompt budget in tokens; 0 means the context window minus max_tokens."
+    )
+    time_budget_ms: int = setting(
+        4000, "Give up (no suggestion) when the updated window is not written by then."
+    )
+    prompt_lookup_tokens: int = setting(
+        0,
+        "Tokens drafted by prompt-lookup decoding on the embedded llama.cpp (0: off). Off by "
+        "default: on CPU a draft batch costs more than the single steps it saves "
+        "(tests/bench/next_edit.py).",
+    )
+    prompt_lookup_ngram: int = setting(2, "Longest n-gram prompt-lookup decoding matches.")
+    max_history_hunks: int = setting(8, "Most edit-history hunks one request may send.")
+    max_history_chars: int = setting(16000, "Most characters of edit history one request may send.")
+    check: bool = setting(
+        True, "Compile-check every suggestion; one that adds errors to the file is not shown."
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``config.toml``: one table per section."""
 
@@ -123,6 +153,7 @@ class Config:
     fim: FimSettings = field(default_factory=FimSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
+    next_edit: NextEditSettings = field(default_factory=NextEditSettings)
 
 
 SECTIONS: dict[str, type] = dict(get_type_hints(Config))

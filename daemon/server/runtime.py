@@ -22,6 +22,7 @@ from daemon.server.loader import ModelSlot
 from daemon.server.metrics import Metrics
 from daemon.services.chat import ChatService
 from daemon.services.fim import CompileGate, FimResult, FimService
+from daemon.services.next_edit import NextEditService
 
 GENERIC_MODEL_ALIAS = "bbj-coder"
 
@@ -43,6 +44,7 @@ class Runtime:
     _retiring: set[asyncio.Task[None]] = field(default_factory=set)
     _leases: Counter[int] = field(default_factory=Counter)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_edits: dict[int, NextEditService] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.checker is None:
@@ -180,6 +182,18 @@ class Runtime:
         self.metrics.observe_generation(
             stats.prompt_tokens, stats.cached_tokens, stats.completion_tokens
         )
+
+    def next_edit_service(self) -> NextEditService:
+        """The next-edit service of the served backend (one per backend and settings, so its
+        supersession state lives as long as the model does)."""
+        backend = self.require_backend()
+        service = self.next_edits.get(id(backend))
+        if service is None or service.settings != self.config.next_edit:
+            info = backend.info()
+            service = NextEditService(backend, self.config.next_edit, info.context_length)
+            self.next_edits.clear()  # a reload's old backend must not be kept alive here
+            self.next_edits[id(backend)] = service
+        return service
 
     def backend_info(self) -> BackendInfo | None:
         return self.backend.info() if self.backend is not None else None

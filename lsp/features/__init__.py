@@ -14,6 +14,7 @@ from lsp.features import (
     diagnostics,
     inline_completion,
     lifecycle,
+    next_edit,
     sync,
 )
 
@@ -25,4 +26,5 @@ FEATURES: tuple[ModuleType, ...] = (
     inline_completion,
     completion,
     code_actions,
+    next_edit,
 )

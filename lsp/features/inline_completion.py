@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from lsp.completer import complete_at
+from lsp.features import next_edit
 
 if TYPE_CHECKING:
     from lsp.server import BbjLanguageServer
@@ -23,6 +24,11 @@ def setup(server: BbjLanguageServer) -> None:
     ) -> list[types.InlineCompletionItem]:
         found = await complete_at(server, params.text_document.uri, params.position)
         if found is None:
+            if server.settings.next_edit:  # nothing to insert: maybe the line wants changing
+                item = await next_edit.inline_item(
+                    server, params.text_document.uri, params.position
+                )
+                return [] if item is None else [item]
             return []
         at_cursor = types.Range(start=found.position, end=found.position)
         return [types.InlineCompletionItem(insert_text=found.text, range=at_cursor)]

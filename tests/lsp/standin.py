@@ -38,6 +38,10 @@ class StandInDaemon:
     check_requests: int = 0
     fim_abandoned: threading.Event = field(default_factory=threading.Event)
     fim_started: threading.Event = field(default_factory=threading.Event)
+    fim_completion: str = FIXED_COMPLETION
+    next_edits: list[dict[str, Any]] = field(default_factory=list)
+    """What ``/v1/bbj/next-edit`` answers (daemon-shaped ``{range, new_text}``)."""
+    last_next_edit: dict[str, Any] | None = None
 
     @property
     def url(self) -> str:
@@ -75,13 +79,20 @@ def build_app(state: StandInDaemon) -> Starlette:
             await asyncio.sleep(0.02)
         return JSONResponse(
             {
-                "completion": FIXED_COMPLETION,
+                "completion": state.fim_completion,
                 "cached": False,
                 "superseded": False,
                 "finish_reason": "stop",
                 "timings": {},
             }
         )
+
+    async def next_edit(request: Request) -> Response:
+        if state.fail_status:
+            return _failure(state.fail_status)
+        state.last_next_edit = await request.json()
+        reason = None if state.next_edits else "no_change"
+        return JSONResponse({"edits": state.next_edits, "reason": reason, "superseded": False})
 
     async def chat(request: Request) -> Response:
         if state.fail_status:
@@ -95,6 +106,7 @@ def build_app(state: StandInDaemon) -> Starlette:
             Route("/v1/bbj/check", check, methods=["POST"]),
             Route("/v1/bbj/fim", fim, methods=["POST"]),
             Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/bbj/next-edit", next_edit, methods=["POST"]),
         ]
     )
 

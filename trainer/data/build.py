@@ -22,6 +22,7 @@ from trainer.data.fim_samples import FimBuilder, FimSettings
 from trainer.data.histogram import write_histogram
 from trainer.data.inputs import load_inputs
 from trainer.data.manifest import MANIFEST_NAME, build_manifest
+from trainer.data.next_edit_samples import next_edit_outputs
 from trainer.data.output import publish, staging_directory, write_json, write_jsonl
 from trainer.data.records import Example, SourceFile, StepReport
 from trainer.data.report import HISTOGRAM_NAME, BuildFacts, report_document, report_markdown
@@ -84,6 +85,8 @@ def build_dataset(
         "cpt_train.jsonl": cpt["train"],
         "cpt_val.jsonl": cpt["val"],
     }
+    if config.next_edit_repos:
+        outputs.update(next_edit_outputs(config))
     directory = _write(facts, outputs)
     return BuildResult(directory, report_document(facts), time.perf_counter() - started)
 

@@ -96,6 +96,12 @@ class DataConfig:
         0, "The daemon's [fim] max_prompt_tokens; 0 means n_ctx minus max_tokens."
     )
     serve_fim_prefix_share: float = setting(0.75, "The daemon's [fim] prefix_share.")
+    next_edit_repos: tuple[Path, ...] = setting(
+        (), "Git repositories whose commit history becomes next-edit samples."
+    )
+    next_edit_noop_rate: float = setting(
+        0.3, "Share of changed files that also yield a 'no edit needed' sample."
+    )
     progress: bool = setting(True, "Show progress bars on stderr.")
 
 

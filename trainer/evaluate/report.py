@@ -46,6 +46,13 @@ def metric_rows(evaluation: dict[str, Any]) -> list[Row]:
         ("FIM latency p50 (s)", _get("fim", "latency_s", "p50"), False),
         ("FIM latency p95 (s)", _get("fim", "latency_s", "p95"), False),
     ]
+    if any("next_edit" in m for m in evaluation["models"]):
+        rows += [
+            ("next-edit exact match", _get("next_edit", "exact_match"), True),
+            ("next-edit no-op accuracy", _get("next_edit", "noop_accuracy"), True),
+            ("next-edit compile rate", _get("next_edit", "compile_rate"), True),
+            ("next-edit latency p50 (s)", _get("next_edit", "latency_s", "p50"), False),
+        ]
     return rows
 
 

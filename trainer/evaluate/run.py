@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.files import write_atomic
+from trainer.evaluate.next_edit import evaluate_next_edit
 from trainer.evaluate.report import markdown
 from trainer.evaluate.tasks import (
     ChatSettings,
@@ -28,6 +29,7 @@ EVAL_SPLIT = "test"
 RESULTS = "eval.json"
 REPORT = "eval.md"
 ITEMS = "eval_items.jsonl"
+NEXT_EDIT_MAX_TOKENS = 512  # the whole updated window (21 lines)
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,19 @@ def evaluate_model(
     try:
         chat, chat_items = evaluate_chat(runner, held_out["chat"], checks.check, options.chat, tick)
         fim, fim_items = evaluate_fim(runner, held_out["fim"], checks, options.fim_max_tokens, tick)
+        edit: dict[str, Any] = {}
+        edit_items: list[dict] = []
+        if held_out.get("next_edit"):
+            edit, edit_items = evaluate_next_edit(
+                runner, held_out["next_edit"], checks.check, NEXT_EDIT_MAX_TOKENS, tick
+            )
     finally:
         runner.close()
         tick("done", -1, 0)
     result = {"label": label, "path": str(path), "kind": runner.kind, "chat": chat, "fim": fim}
-    items = [{"model": label, **item} for item in chat_items + fim_items]
+    if edit:
+        result["next_edit"] = edit
+    items = [{"model": label, **item} for item in chat_items + fim_items + edit_items]
     return result, items
 
 
@@ -98,7 +108,9 @@ def held_out_data(data_dir: Path, limit: int | None) -> dict[str, list]:
             f"{data_dir} has no {EVAL_SPLIT} chat prompts with code and no {EVAL_SPLIT} FIM "
             "samples; raise test_fraction in the data build."
         )
-    return {"chat": prompts[:limit], "fim": fim[:limit]}
+    edits_path = data_dir / f"next_edit_{EVAL_SPLIT}.jsonl"
+    edits = read_jsonl(edits_path) if edits_path.exists() else []
+    return {"chat": prompts[:limit], "fim": fim[:limit], "next_edit": edits[:limit]}
 
 
 def run_eval(options: EvalOptions, say: Callable[[str], None] = print) -> dict[str, Any]:

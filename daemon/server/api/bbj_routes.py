@@ -21,6 +21,7 @@ from daemon.server.api.common import (
 )
 from daemon.server.api.errors import ApiError
 from daemon.server.api.fim_headers import fim_headers
+from daemon.server.api.next_edit_route import bbj_next_edit
 from daemon.server.api.schemas import BbjCheckRequest, BbjFimRequest
 from daemon.server.metrics import LiveGauges
 from daemon.server.reload import reload_runtime
@@ -182,4 +183,5 @@ ROUTES = [
     Route("/v1/bbj/fim", bbj_fim, methods=["POST"]),
     Route("/v1/bbj/check", bbj_check, methods=["POST"]),
     Route("/v1/admin/reload", admin_reload, methods=["POST"]),
+    Route("/v1/bbj/next-edit", bbj_next_edit, methods=["POST"]),
 ]

@@ -216,3 +216,29 @@ def parse_duration(text: str) -> float | None:
     if not parts or "".join(n + u for n, u in parts) != text:
         return None
     return sum(float(number) * _UNITS[unit] for number, unit in parts)
+
+
+class WirePosition(_Lenient):
+    """0-based line and character (code points) in the document."""
+
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class EditHunk(_Lenient):
+    """One recent edit: whole lines, each ending in a newline ("" means no lines)."""
+
+    path: str = Field(min_length=1)
+    start_line: int = Field(default=0, ge=0)
+    original: str
+    updated: str
+
+
+class BbjNextEditRequest(_Lenient):
+    path: str = Field(min_length=1)
+    text: str
+    cursor: WirePosition
+    edits: list[EditHunk] = Field(default_factory=list, max_length=1024)
+    context: list[ContextChunk] = Field(default_factory=list, max_length=64)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
+    client: str | None = None
