@@ -32,6 +32,7 @@ from daemon.config.sections import (
     FimSettings,
     ModelSettings,
     ServerSettings,
+    WorkspaceSettings,
 )
 from daemon.config.tomlfile import TomlFile, dumps, read_toml
 
@@ -56,6 +57,7 @@ __all__ = [
     "ServerSettings",
     "TomlFile",
     "Wording",
+    "WorkspaceSettings",
     "describe",
     "dumps",
     "env_layer",

@@ -90,6 +90,9 @@ def validate(config: Config, origins: Mapping[str, Origin] | None = None) -> Non
     empty_upstream = kind == "openai" and not config.backend.upstream_url
     check(not empty_upstream, "backend.kind", "is openai but backend.upstream_url is empty")
     check(chat in CHAT_CHECKS, "check.chat", _one_of(CHAT_CHECKS, chat))
+    workspace = config.workspace
+    check(workspace.budget_tokens >= 0, "workspace.budget_tokens", "must not be negative")
+    check(workspace.max_files >= 1, "workspace.max_files", "must be at least 1")
     if problems:
         raise ConfigError("Invalid configuration: " + "; ".join(problems) + ".")
 

@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from daemon.server.api import bbj_routes, ollama_routes, openai_routes
+from daemon.server.api import bbj_routes, ollama_routes, openai_routes, workspace_routes
 from daemon.server.api.errors import ApiError, error_body, render_api_error
 from daemon.server.runtime import Runtime
 from daemon.server.security import SecurityMiddleware
@@ -65,6 +65,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(runtime: Runtime) -> Starlette:
     routes = [*bbj_routes.ROUTES, *openai_routes.ROUTES, *ollama_routes.ROUTES]
+    routes += workspace_routes.ROUTES
     app = Starlette(
         routes=routes,
         middleware=[
