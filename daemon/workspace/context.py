@@ -87,9 +87,8 @@ class WorkspaceContext:
             return None
         if Path(path).is_absolute():
             return Path(path) if self.index.roots.contains(path) else None
-        for candidate in self.index.roots.candidates(path, None):
-            return candidate
-        return None
+        found = self.index.resolve(path, None)
+        return Path(found) if found is not None else None
 
     def _pieces(
         self, here: Path | None, parsed: Outline, focus: str | None
@@ -103,7 +102,7 @@ class WorkspaceContext:
             target = self.index.resolve(use.path, here)
             if target is not None:
                 found = self.index.class_in(target, use.name)
-            found = found or self.index.class_named(use.name)
+            found = found or self.index.class_named(use.name, here)
             if found is not None:
                 _add(pieces, by_name, _class_piece(*found))
         names = [type_name for _var, type_name in parsed.variables]
@@ -111,7 +110,7 @@ class WorkspaceContext:
             short = _short(type_name)
             if short.casefold() in by_name:
                 continue
-            found = self.index.class_named(short)
+            found = self.index.class_named(short, here)
             if found is not None:
                 _add(pieces, by_name, _class_piece(*found))
         for call in parsed.calls:

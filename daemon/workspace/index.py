@@ -171,9 +171,16 @@ class WorkspaceIndex:
             return None
         return head, [s for s in symbols if s.container == head.name]
 
-    def class_named(self, name: str) -> tuple[SymbolRow, list[SymbolRow]] | None:
-        """The one class called ``name`` in the workspace (None when there are none or several)."""
+    def class_named(
+        self, name: str, near: Path | None = None
+    ) -> tuple[SymbolRow, list[SymbolRow]] | None:
+        """The class called ``name``; of several, the one whose folder is nearest ``near``
+        (None when there is none, or no single nearest one)."""
         rows = self.store.named(name, ("class", "interface"))
+        if len(rows) > 1 and near is not None:
+            shared = [_shared_parts(Path(row.path), near) for row in rows]
+            best = max(shared)
+            rows = [row for row, score in zip(rows, shared, strict=True) if score == best]
         if len(rows) != 1:
             return None
         return self.class_in(rows[0].path, rows[0].name)
@@ -187,6 +194,15 @@ class WorkspaceIndex:
             "last_build_s": None if build is None else round(build.seconds, 3),
             "truncated": bool(build and build.truncated),
         }
+
+
+def _shared_parts(a: Path, b: Path) -> int:
+    count = 0
+    for left, right in zip(a.parent.parts, b.parent.parts, strict=False):
+        if left != right:
+            break
+        count += 1
+    return count
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

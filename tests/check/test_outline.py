@@ -61,7 +61,9 @@ def test_classes_members_signatures_and_doc_comments() -> None:
     customer, _name, addresses, ctor, get_name, encode = result.symbols[:6]
     assert customer.doc == "A customer of the shop."
     assert customer.signature == "class public Customer extends Person implements Comparable"
-    assert addresses.type_name == "java.util.HashMap" and addresses.doc == "The customer's addresses."
+    assert (
+        addresses.type_name == "java.util.HashMap" and addresses.doc == "The customer's addresses."
+    )
     assert ctor.doc == "Make one." and ctor.type_name == ""
     assert get_name.signature == "method public BBjString getName()"  # the `; rem` is not kept
     assert get_name.type_name == "BBjString" and get_name.doc == ""

@@ -70,7 +70,9 @@ def test_paths_outside_the_roots_are_refused(tree: Tree, tmp_path: Path) -> None
 def test_change_delete_and_rename_update_the_index(tree: Tree) -> None:
     index = tree.index()
     generation = index.generation
-    tree.order.write_text("class public Order\n  method public void ship()\n  methodend\nclassend\n")
+    tree.order.write_text(
+        "class public Order\n  method public void ship()\n  methodend\nclassend\n"
+    )
     assert index.update(tree.order) == 2
     assert names(index, "ship") == [("method", "ship")] and names(index, "total") == []
     assert index.generation > generation
