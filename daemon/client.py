@@ -181,3 +181,20 @@ class DaemonClient:
             body["temperature"] = temperature
         data = (await self._request("POST", "/v1/chat/completions", json=body)).json()
         return str(data["choices"][0]["message"]["content"])
+
+    async def workspace_symbols(self, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Symbols of the workspace index whose name contains ``query``
+        (``GET /v1/bbj/workspace/symbols``): dicts with name, kind, path, line, signature,
+        container and doc. A 404 (:class:`DaemonHTTPError`) means the index is off."""
+        params = {"query": query, "limit": str(limit)}
+        data = (await self._request("GET", "/v1/bbj/workspace/symbols", params=params)).json()
+        return [dict(item) for item in data["symbols"]]
+
+    async def workspace_update(
+        self, path: str, text: str | None = None, *, deleted: bool = False
+    ) -> int:
+        """Re-index one file from the editor's ``text`` (or from disk; or drop it when
+        ``deleted``); returns its symbol count."""
+        body = {"path": path, "text": text, "deleted": deleted}
+        data = (await self._request("POST", "/v1/bbj/workspace/files", json=body)).json()
+        return int(data["symbols"])

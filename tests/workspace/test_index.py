@@ -119,5 +119,5 @@ def test_max_files_cuts_the_walk_and_says_so(tree: Tree) -> None:
 def test_index_needs_a_root(tree: Tree) -> None:
     from daemon.workspace import Roots
 
-    with pytest.raises(WorkspaceError, match="workspace.roots"):
+    with pytest.raises(WorkspaceError, match=r"workspace\.roots"):
         WorkspaceIndex(Roots([]), tree.db)
