@@ -15,6 +15,7 @@ from lsp.features import (
     inline_completion,
     lifecycle,
     sync,
+    workspace,
 )
 
 FEATURES: tuple[ModuleType, ...] = (
@@ -25,4 +26,5 @@ FEATURES: tuple[ModuleType, ...] = (
     inline_completion,
     completion,
     code_actions,
+    workspace,
 )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from daemon.models.tinymodel import TinyModel
 from daemon.workspace import Roots, WorkspaceIndex
+from tests.conftest import RunningDaemon, start_daemon
 
 CUSTOMER = """\
 rem /** A customer of the shop. */
@@ -104,3 +108,34 @@ def tree(tmp_path: Path) -> Tree:
         prefix / "tax.bbj",
         tmp_path / "cache" / "index.sqlite",
     )
+
+
+@pytest.fixture(scope="package")
+def workspace_daemon(
+    tiny_model: TinyModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningDaemon, Path]]:
+    base = tmp_path_factory.mktemp("ws-daemon")
+    root, prefix = base / "ws", base / "lib"
+    (root / "app" / "lib").mkdir(parents=True)
+    prefix.mkdir()
+    (root / "app" / "main.bbj").write_text(MAIN)
+    (root / "app" / "lib" / "Customer.bbj").write_text(CUSTOMER)
+    (prefix / "Order.bbj").write_text(ORDER)
+    running = start_daemon(
+        base / "home",
+        "--model",
+        str(tiny_model.gguf_path),
+        BBJ_CODER_MODEL_N_CTX="4096",
+        BBJ_CODER_CHECK_FIM="false",
+        BBJ_CODER_FIM_CACHE_SIZE="0",
+        BBJ_CODER_FIM_MAX_TOKENS="4",
+        BBJ_CODER_WORKSPACE_ROOTS=str(root),
+        BBJ_CODER_WORKSPACE_PREFIX=str(prefix),
+    )
+    with running.client() as http:
+        deadline = time.monotonic() + 30
+        while not http.get("/v1/bbj/workspace").json().get("ready"):
+            assert time.monotonic() < deadline, running.log()
+            time.sleep(0.05)
+    yield running, root
+    running.stop()

@@ -3,51 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from daemon.client import DaemonClient, DaemonHTTPError
-from daemon.models.tinymodel import TinyModel
-from tests.conftest import RunningDaemon, start_daemon
+from tests.conftest import RunningDaemon
 
-from .conftest import CUSTOMER, MAIN, ORDER
+from .conftest import MAIN
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def workspace_daemon(
-    tiny_model: TinyModel, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[RunningDaemon, Path]]:
-    base = tmp_path_factory.mktemp("ws-daemon")
-    root, prefix = base / "ws", base / "lib"
-    (root / "app" / "lib").mkdir(parents=True)
-    prefix.mkdir()
-    (root / "app" / "main.bbj").write_text(MAIN)
-    (root / "app" / "lib" / "Customer.bbj").write_text(CUSTOMER)
-    (prefix / "Order.bbj").write_text(ORDER)
-    running = start_daemon(
-        base / "home",
-        "--model",
-        str(tiny_model.gguf_path),
-        BBJ_CODER_MODEL_N_CTX="4096",
-        BBJ_CODER_CHECK_FIM="false",
-        BBJ_CODER_FIM_CACHE_SIZE="0",
-        BBJ_CODER_FIM_MAX_TOKENS="4",
-        BBJ_CODER_WORKSPACE_ROOTS=str(root),
-        BBJ_CODER_WORKSPACE_PREFIX=str(prefix),
-    )
-    with running.client() as http:
-        deadline = time.monotonic() + 30
-        while not http.get("/v1/bbj/workspace").json().get("ready"):
-            assert time.monotonic() < deadline, running.log()
-            time.sleep(0.05)
-    yield running, root
-    running.stop()
 
 
 def test_symbols_route_answers_the_agreed_shape(workspace_daemon) -> None:
