@@ -35,6 +35,8 @@ _WORD = re.compile(r"[A-Za-z_]\w{2,}[!$%]?")
 _DOC_CHARS = 120
 _CACHE_SIZE = 64
 _MAX_CHAT_WORDS = 400
+_MAX_ANCESTRY = 3
+_EXTENDS = re.compile(r"\bextends\s+([\w.]+(?:\s*,\s*[\w.]+)*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class _Piece:
     members: tuple[str, ...] = ()
     head: str = ""
     tail: str = ""
+    parents: tuple[str, ...] = ()
+    file: str = ""
 
 
 class WorkspaceContext:
@@ -113,6 +117,7 @@ class WorkspaceContext:
             found = self.index.class_named(short, here)
             if found is not None:
                 _add(pieces, by_name, _class_piece(*found))
+        self._add_ancestors(pieces, by_name)
         for call in parsed.calls:
             target = self.index.resolve(call.program, here)
             if target is not None:
@@ -121,6 +126,23 @@ class WorkspaceContext:
                     _add(pieces, {}, piece)
         focus_piece = by_name.get(_short(focus).casefold()) if focus else None
         return pieces, (focus_piece.key if focus_piece else None)
+
+    def _add_ancestors(self, pieces: list[_Piece], by_name: dict[str, _Piece]) -> None:
+        """The classes the pinned ones extend (their inherited methods are callable too),
+        after them, up to :data:`_MAX_ANCESTRY` levels."""
+        level = list(pieces)
+        for _depth in range(_MAX_ANCESTRY):
+            found_now: list[_Piece] = []
+            for piece in level:
+                for parent in piece.parents:
+                    if parent.casefold() in by_name:
+                        continue
+                    found = self.index.class_named(parent, Path(piece.file))
+                    if found is not None:
+                        added = _class_piece(*found)
+                        _add(pieces, by_name, added)
+                        found_now.append(added)
+            level = found_now
 
     def _program_piece(self, target: str, label: str | None) -> _Piece | None:
         enters = [params for at, params in self.index.store.enters(target) if at == label]
@@ -201,6 +223,8 @@ def _class_piece(head: SymbolRow, members: list[SymbolRow]) -> _Piece:
     )
     bare = tuple(f"    {m.signature}\n" for m in public)
     full = top + "".join(with_doc) + closer + "\n"
+    extends = _EXTENDS.search(head.signature)
+    parents = tuple(_short(p) for p in re.split(r"\s*,\s*", extends.group(1))) if extends else ()
     return _Piece(
         ("class", head.name),
         head.display,
@@ -209,6 +233,8 @@ def _class_piece(head: SymbolRow, members: list[SymbolRow]) -> _Piece:
         bare,
         head.signature + "\n",
         closer + "\n",
+        parents,
+        head.path,
     )
 
 
@@ -241,7 +267,8 @@ def _fit(
 ) -> tuple[ContextFile, ...]:
     """Keep what fits ``budget`` tokens: the focus class first, then the rest in order; output
     in the pieces' own order."""
-    order = sorted(range(len(pieces)), key=lambda i: (pieces[i].key != focus, i))
+    ancestry = _ancestry(pieces, focus)
+    order = sorted(range(len(pieces)), key=lambda i: (ancestry.get(pieces[i].key, 99), i))
     chosen: dict[int, str] = {}
     left = budget
     for index in order:
@@ -252,11 +279,24 @@ def _fit(
                 chosen[index], left = text, left - cost
                 break
         else:
-            if piece.key == focus and piece.members:
+            if ancestry.get(piece.key) == 0 and piece.members:
                 text = _cut_members(piece, left, count)
                 if text is not None:
                     chosen[index], left = text, left - count(f"\n{piece.path}\n{text}")
     return tuple(ContextFile(pieces[i].path, chosen[i]) for i in sorted(chosen))
+
+
+def _ancestry(pieces: list[_Piece], focus: tuple[str, str] | None) -> dict[tuple[str, str], int]:
+    """Focus class → 0, its parent → 1, grandparent → 2 …"""
+    by_name = {p.key[1].casefold(): p for p in pieces if p.key[0] == "class"}
+    ranks: dict[tuple[str, str], int] = {}
+    current = next((p for p in pieces if p.key == focus), None)
+    while current is not None and current.key not in ranks:
+        ranks[current.key] = len(ranks)
+        current = next(
+            (by_name[n.casefold()] for n in current.parents if n.casefold() in by_name), None
+        )
+    return ranks
 
 
 def _cut_members(piece: _Piece, budget: int, count: TokenCounter) -> str | None:

@@ -15,7 +15,7 @@ the corpus as the workspace root, and prints:
    workspace is blanked after the dot, as if the user were about to type the method. For each
    blanked call the FIM prompt (the daemon's own assembly, 4096-token budget) is built without
    and with the index, and we count how often it contains the class's signature line and
-   the called method's signature (when the class itself declares that method);
+   the called method's signature (when the class or a class it extends declares it);
 3. the prompt-token cost of the pinned signatures (median and p95 per prompt) and of whole
    prompts with and without them; and the time to compute the pinned context per request.
 
@@ -127,13 +127,30 @@ def blanked_calls(index: WorkspaceIndex, files: list[Path], limit: int) -> list[
             found = index.class_named(type_name.rsplit(".", 1)[-1], path)
             if found is None:
                 continue
-            head, members = found
-            methods = tuple(m.signature for m in members if m.kind == "method" and m.name == method)
+            methods = tuple(
+                m.signature
+                for m in lineage(index, found, path)
+                if m.kind == "method" and m.name == method
+            )
+            head = found[0]
             cut = match.start(2)
             sites.append(Site(path, text[:cut], text[match.end(2) :], head.signature, methods))
             if limit and len(sites) >= limit:
                 return sites
     return sites
+
+
+def lineage(index: WorkspaceIndex, found, near: Path) -> list:
+    """The members of a class and of the classes it extends (three levels)."""
+    members = []
+    for _level in range(4):
+        head, own = found
+        members += own
+        extends = re.search(r"\bextends\s+([\w.]+)", head.signature, re.IGNORECASE)
+        found = extends and index.class_named(extends.group(1).rsplit(".", 1)[-1], near)
+        if not found:
+            break
+    return members
 
 
 def recall(context: WorkspaceContext, roots: Roots, sites: list[Site], count) -> None:
@@ -166,7 +183,7 @@ def recall(context: WorkspaceContext, roots: Roots, sites: list[Site], count) ->
                 pinned_tokens.append(sum(count(f"\n{c.path}\n{c.text}") for c in assembled.context))
     n = len(sites)
     print(f"\n2. context recall over {n} blanked calls on objects of workspace classes")
-    print(f"   ({with_methods} of them call a method the class itself declares)")
+    print(f"   ({with_methods} of them call a method the class or a parent declares)")
     for label in ("without", "with"):
         cls, meth = have[label]
         print(

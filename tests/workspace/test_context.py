@@ -104,3 +104,15 @@ def test_index_changes_reach_the_pinned_context(tree: Tree) -> None:
     index.update(tree.order)
     after = context.pinned(str(tree.main), MAIN, "", words)
     assert "addLine" in before[1].text and "ship" in after[1].text
+
+
+def test_parent_classes_follow_and_rank_right_after_the_focus(tree: Tree) -> None:
+    vip = "class public VipCustomer extends Customer\n  method public BBjNumber discount()\n  methodend\nclassend\n"
+    (tree.root / "app" / "Vip.bbj").write_text(vip)
+    chunks = pinned(tree, "declare VipCustomer v!\nv!.")
+    # The parent is the Customer nearest the subclass's file, not the decoy in lib/.
+    assert [c.path for c in chunks] == ["app/Vip.bbj", "app/lib/Customer.bbj"]
+    assert "getName" in chunks[1].text
+    both = sum(words(f"\n{c.path}\n{c.text}") for c in chunks)
+    tight = pinned(tree, MAIN + "declare VipCustomer v!\nv!.", budget=both)
+    assert [c.path for c in tight] == ["app/lib/Customer.bbj", "app/Vip.bbj"]  # Order left out
