@@ -5,9 +5,10 @@ the class of the object before the cursor (``declare``d or assigned with ``new``
 ``ENTER`` lists of the programs it ``CALL``s. They are rendered as small BBj files and pinned
 at the front of the prompt in the order the file names them (its ``use`` lines first), so the
 start of the prompt stays the same from one keystroke to the next and llama.cpp keeps its KV
-cache. When they do not all fit the token budget, the class of the object before the cursor
-is kept first, then the others in order; a class too large on its own loses its doc comments,
-then its last members.
+cache. When they do not all fit the token budget, signatures come before doc comments: the
+class of the object before the cursor and its parents are kept first, then the others in
+order, and doc comments are added where room is left; a class too large on its own keeps its
+first members.
 
 Chat: classes, methods, functions and labels the question names are looked up and their
 definitions added, with the file each lives in.
@@ -71,7 +72,8 @@ class WorkspaceContext:
         if self.budget_tokens <= 0:
             return ()
         here = self._current_file(path)
-        parsed = outline(prefix)
+        # BBj's declare holds for the whole program wherever it stands: read the suffix too.
+        parsed = outline(prefix + suffix)
         focus = _focus_type(prefix, parsed)
         key = (self.index.generation, here, parsed.uses, parsed.calls, focus, parsed.variables)
         with self._lock:
@@ -265,24 +267,31 @@ def _focus_type(prefix: str, parsed: Outline) -> str | None:
 def _fit(
     pieces: list[_Piece], focus: tuple[str, str] | None, budget: int, count: TokenCounter
 ) -> tuple[ContextFile, ...]:
-    """Keep what fits ``budget`` tokens: the focus class first, then the rest in order; output
-    in the pieces' own order."""
+    """Keep what fits ``budget`` tokens, output in the pieces' own order. First every piece's
+    signatures, the focus class and its parents first, then the rest in order (the focus class
+    cut to its first members if it does not fit whole); then doc comments where room is left."""
     ancestry = _ancestry(pieces, focus)
     order = sorted(range(len(pieces)), key=lambda i: (ancestry.get(pieces[i].key, 99), i))
+
+    def cost(piece: _Piece, text: str) -> int:
+        return count(f"\n{piece.path}\n{text}")
+
     chosen: dict[int, str] = {}
     left = budget
     for index in order:
         piece = pieces[index]
-        for text in (piece.full, piece.bare):
-            cost = count(f"\n{piece.path}\n{text}")
-            if cost <= left:
-                chosen[index], left = text, left - cost
-                break
-        else:
-            if ancestry.get(piece.key) == 0 and piece.members:
-                text = _cut_members(piece, left, count)
-                if text is not None:
-                    chosen[index], left = text, left - count(f"\n{piece.path}\n{text}")
+        text: str | None = piece.bare
+        if cost(piece, piece.bare) > left:
+            focused = ancestry.get(piece.key) == 0 and piece.members
+            text = _cut_members(piece, left, count) if focused else None
+        if text is not None:
+            chosen[index], left = text, left - cost(piece, text)
+    for index in order:
+        piece = pieces[index]
+        if chosen.get(index) == piece.bare and piece.full != piece.bare:
+            extra = cost(piece, piece.full) - cost(piece, piece.bare)
+            if extra <= left:
+                chosen[index], left = piece.full, left - extra
     return tuple(ContextFile(pieces[i].path, chosen[i]) for i in sorted(chosen))
 
 
