@@ -1,7 +1,7 @@
 """The workspace index on real BBj code: build and update times, context recall, token cost.
 
     .venv/bin/python tests/bench/workspace_context.py [--corpus ../shared/corpus/bbj]
-        [--budget 768] [--max-sites 0]
+        [--budget 768] [--max-sites 0] [--scale 42]
 
 The corpus holds BBj-Plugins repositories as ``BBj-Plugins+<Name>/``; installed, each plugin
 is a folder ``<Name>/`` on BBj's PREFIX path, which is what their ``use ::<Name>/…::`` lines
@@ -17,7 +17,8 @@ the corpus as the workspace root, and prints:
    and with the index, and we count how often it contains the class's signature line and
    the called method's signature (when the class or a class it extends declares it);
 3. the prompt-token cost of the pinned signatures (median and p95 per prompt) and of whole
-   prompts with and without them; and the time to compute the pinned context per request.
+   prompts with and without them; and the time to compute the pinned context per request;
+4. with ``--scale 42``: build, restart and symbol-search times for ~10 000 files.
 
 Tokens are counted with the tiny test model's byte-level BPE (trained on BBj text; its small
 vocabulary counts more tokens than Qwen2.5-Coder's would, so costs here are on the high side).
@@ -214,11 +215,45 @@ def recall(context: WorkspaceContext, roots: Roots, sites: list[Site], count) ->
     )
 
 
+def scaled(corpus: Path, copies: int, work: Path) -> None:
+    """4. The corpus copied ``copies`` times (about 10 000 files at 42): build, restart,
+    symbol search."""
+    import shutil
+
+    big = work / "scaled"
+    for n in range(copies):
+        shutil.copytree(corpus, big / f"copy{n:03d}", symlinks=True)
+    roots = Roots([big])
+    index = WorkspaceIndex(roots, work / "scaled.sqlite", max_files=1_000_000)
+    started = time.perf_counter()
+    report = index.build()
+    build = time.perf_counter() - started
+    started = time.perf_counter()
+    index.build()
+    rebuild = time.perf_counter() - started
+    searches = []
+    for query in ("get", "Validator", "x", "setCallback", "zzz"):
+        started = time.perf_counter()
+        index.search(query, 50)
+        searches.append((time.perf_counter() - started) * 1000)
+    size = (work / "scaled.sqlite").stat().st_size / 1e6
+    print(f"\n4. scaled workspace: {report.files} files ({copies} copies of the corpus)")
+    print(f"   build {build:.2f} s, restart with nothing changed {rebuild:.2f} s, {size:.0f} MB")
+    print(
+        f"   symbol search (substring, limit 50): median {statistics.median(searches):.1f} ms, "
+        f"worst {max(searches):.1f} ms"
+    )
+    index.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--budget", type=int, default=768, help="workspace.budget_tokens")
     parser.add_argument("--max-sites", type=int, default=0, help="0: every blanked call")
+    parser.add_argument(
+        "--scale", type=int, default=0, help="also index N copies of the corpus (42 ≈ 10 000 files)"
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         print(f"corpus not found at {args.corpus}: skipped")
@@ -235,6 +270,8 @@ def main() -> int:
             return 1
         recall(WorkspaceContext(index, args.budget), roots, sites, count)
         index.close()
+        if args.scale:
+            scaled(args.corpus, args.scale, work)
     return 0
 
 
