@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
-from daemon.client import DaemonClient, DaemonHTTPError
+from daemon.client import DaemonClient, DaemonClientError, DaemonHTTPError
 from lsp.events import DocumentChange, DocumentEvent
 from lsp.log import logger
 
@@ -113,20 +113,19 @@ class WorkspaceSync:
         text = (
             None if event.change is DocumentChange.CLOSED or document is None else document.source
         )
-        link = await self._server.daemon_ready()
-
-        async def send(client: DaemonClient) -> None:
-            try:
-                await client.workspace_update(str(path), text)
-            except DaemonHTTPError as error:
-                if error.status == 404:
-                    self._note_off(error)
-                elif error.status == 400:
-                    logger.debug("Not indexed: %s", error)
-                else:
-                    raise
-
-        await link.request(send, "Workspace index update")
+        # Housekeeping: it neither warns the user nor clears warnings about real requests.
+        client = await (await self._server.daemon_ready()).connected()
+        if client is None:
+            return
+        try:
+            await client.workspace_update(str(path), text)
+        except DaemonHTTPError as error:
+            if error.status == 404:
+                self._note_off(error)
+            else:
+                logger.debug("Not indexed: %s", error)
+        except DaemonClientError as error:
+            logger.debug("Workspace index update failed: %s", error)
 
     def _note_off(self, error: DaemonHTTPError) -> None:
         if not self.index_off:
