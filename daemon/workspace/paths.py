@@ -42,7 +42,12 @@ class Roots:
 
     def confine(self, path: str | Path) -> Path:
         """``path`` resolved; raises :class:`OutsideWorkspaceError` unless inside a root."""
-        resolved = _resolved(path)
+        try:
+            resolved = _resolved(path)
+        except (ValueError, OSError) as exc:  # an embedded NUL, a name too long
+            raise OutsideWorkspaceError(
+                f"{str(path)[:200]!r} is not a usable path: {exc}."
+            ) from exc
         for root in self.roots:
             if resolved == root or resolved.is_relative_to(root):
                 return resolved
@@ -78,7 +83,10 @@ class Roots:
             bases += [*self.prefix, *self.roots]
         seen: set[Path] = set()
         for base in bases:
-            candidate = _resolved(target if base is None else base / target)
+            try:
+                candidate = _resolved(target if base is None else base / target)
+            except (ValueError, OSError):
+                return
             if candidate not in seen and self.contains(candidate):
                 seen.add(candidate)
                 yield candidate

@@ -107,7 +107,10 @@ def test_index_changes_reach_the_pinned_context(tree: Tree) -> None:
 
 
 def test_parent_classes_follow_and_rank_right_after_the_focus(tree: Tree) -> None:
-    vip = "class public VipCustomer extends Customer\n  method public BBjNumber discount()\n  methodend\nclassend\n"
+    vip = (
+        "class public VipCustomer extends Customer\n"
+        "  method public BBjNumber discount()\n  methodend\nclassend\n"
+    )
     (tree.root / "app" / "Vip.bbj").write_text(vip)
     chunks = pinned(tree, "declare VipCustomer v!\nv!.")
     # The parent is the Customer nearest the subclass's file, not the decoy in lib/.

@@ -58,6 +58,27 @@ def test_client_searches_and_updates_from_the_editor(workspace_daemon, tmp_path:
     asyncio.run(go())
 
 
+def test_bad_paths_and_bodies_get_a_sentence_not_a_500(workspace_daemon) -> None:
+    running, root = workspace_daemon
+    with running.client() as http:
+        for body in (
+            {"path": str(root / "a\u0000.bbj"), "text": "x"},
+            {"path": str(root / ("x" * 5000) / "a.bbj")},
+            {"path": str(root / "notes.txt"), "text": "x"},
+            {"path": ""},
+            {"text": "no path"},
+        ):
+            response = http.post("/v1/bbj/workspace/files", json=body)
+            assert response.status_code == 400, (body, response.text)
+            assert response.json()["error"]["message"]
+        broken = http.post("/v1/bbj/workspace/files", content=b"{not json")
+        assert broken.status_code == 400
+        long_query = http.get("/v1/bbj/workspace/symbols", params={"query": "q" * 300})
+        assert long_query.status_code == 400
+        nul = http.get("/v1/bbj/workspace/symbols", params={"query": "a\u0000b"})
+        assert nul.status_code == 200 and nul.json() == {"symbols": []}
+
+
 def test_fim_prompt_carries_the_used_class_signatures(workspace_daemon) -> None:
     running, _root = workspace_daemon
 
