@@ -81,3 +81,29 @@ def test_chat_system_prompt_carries_the_definitions_a_question_names(tree: Tree)
     assert "method public void addLine(BBjString item$, BBjNumber qty)" in system.content
     plain = asyncio.run(ask("What does PRINT do?"))[0]
     assert "Definitions from the user's workspace" not in plain.content
+
+
+def test_fim_service_prompt_is_the_one_renderer_with_pinned_context_first(tree: Tree) -> None:
+    from dataclasses import replace
+
+    from daemon.config import FimSettings
+    from daemon.services.fim import FimRequest, FimService
+    from daemon.workspace import WorkspaceContext
+    from fim import QWEN25_CODER, ContextFile
+
+    from .conftest import MAIN
+
+    context = WorkspaceContext(tree.index(), 2000)
+    backend = ScriptedBackend(["getName()"])
+    service = FimService(backend, QWEN25_CODER, replace(FimSettings(), cache_size=0), 8192)
+    service.pinned_context = context.pinned
+    ring = (ContextFile("recent.bbj", "print 1\n"),)
+    request = FimRequest(prefix=MAIN + "c!.", suffix="\n", path="app/main.bbj", context=ring)
+    asyncio.run(service.complete(request))
+    (prompt,) = backend.calls
+    pinned = context.pinned("app/main.bbj", request.prefix, request.suffix, backend.count_tokens)
+    assert [c.path for c in pinned] == ["app/lib/Customer.bbj", "Order.bbj", "tax.bbj"]
+    # Exactly what the trainer's renderer makes of the same pieces: no train/serve skew.
+    assert prompt == QWEN25_CODER.render(
+        request.prefix, request.suffix, path="app/main.bbj", context=pinned + ring
+    )
