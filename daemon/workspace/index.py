@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.check import decode_source, not_source_reason
-from daemon.check._outline import Outline, outline
+from daemon.check._outline import Outline, declarations
 from daemon.workspace.paths import Roots, WorkspaceError, is_source
 from daemon.workspace.store import IndexStore, SymbolRow
 
@@ -141,7 +141,7 @@ class WorkspaceIndex:
             except OSError as exc:
                 log.info("workspace index: cannot read %s: %s", path, exc)
                 return None
-        parsed = Outline() if not_source_reason(text) else outline(text)
+        parsed = Outline() if not_source_reason(text) else declarations(text)
         return (str(path), self.roots.display(path), stamp[0], stamp[1], parsed)
 
     # looking up -----------------------------------------------------------------------------

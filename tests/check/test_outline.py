@@ -97,3 +97,24 @@ def test_line_numbered_and_broken_code_outline_what_parses() -> None:
     assert [(s.kind, s.name) for s in result.symbols] == [("class", "Old"), ("method", "run")]
     assert [c.program for c in result.calls] == ["x.bbj"]
     assert outline("").symbols == ()
+
+
+def test_declarations_only_pass_outlines_the_real_corpus_identically() -> None:
+    import pytest
+
+    from daemon.check import decode_source
+    from daemon.check._outline import declarations
+    from tests.check.real_corpus import CORPUS
+
+    if not CORPUS.is_dir():
+        pytest.skip("the shared corpus is not here")
+    for path in sorted(p for p in CORPUS.rglob("*") if p.is_file()):
+        code = decode_source(path.read_bytes())
+        full, quick = outline(code), declarations(code)
+        assert (quick.symbols, quick.uses, quick.calls, quick.enters) == (
+            full.symbols,
+            full.uses,
+            full.calls,
+            full.enters,
+        ), path
+        assert quick.variables == ()
