@@ -102,3 +102,22 @@ def test_routes_say_404_when_the_index_is_off(daemon: RunningDaemon) -> None:
         assert response.status_code == 404
         assert "workspace.roots" in response.json()["error"]["message"]
         assert http.post("/v1/bbj/workspace/files", json={"path": "a.bbj"}).status_code == 404
+
+
+def test_chat_prompt_carries_the_definitions_the_question_names(workspace_daemon) -> None:
+    running, _root = workspace_daemon
+
+    def prompt_tokens(question: str) -> int:
+        body = {
+            "model": "bbj-coder",
+            "messages": [{"role": "user", "content": question}],
+            "max_tokens": 1,
+        }
+        with running.client() as http:
+            response = http.post("/v1/chat/completions", json=body)
+            assert response.status_code == 200, response.text
+            return int(response.json()["usage"]["prompt_tokens"])
+
+    named = prompt_tokens("How do I call addLine on an Order?")
+    unknown = prompt_tokens("How do I call addLine on an Nobody12?")
+    assert named - unknown > 20  # Order's signatures, with the file they live in
