@@ -8,6 +8,7 @@ callers run in worker threads, never on the event loop.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -81,6 +82,8 @@ class IndexStore:
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+            # Outlines of the user's code: private (SQLite gives its -wal/-shm files this mode).
+            os.chmod(db_path, 0o600)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()

@@ -18,6 +18,7 @@ def names(index: WorkspaceIndex, query: str) -> list[tuple[str, str]]:
 
 def test_build_indexes_roots_and_prefix_folders(tree: Tree) -> None:
     index = tree.index()
+    assert tree.db.stat().st_mode & 0o777 == 0o600  # outlines of the user's code stay private
     assert index.status()["files"] == 5
     assert names(index, "total") == [("method", "total")]
     row = index.search("getname", 5)[0]
