@@ -8,6 +8,7 @@ callers run in worker threads, never on the event loop.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from daemon.check._outline import Outline
 from daemon.workspace.paths import WorkspaceError
+
+log = logging.getLogger("bbj_coder.workspace")
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -81,23 +84,39 @@ class IndexStore:
         self.db_path = db_path
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-            # Outlines of the user's code: private (SQLite gives its -wal/-shm files this mode).
-            os.chmod(db_path, 0o600)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as exc:
+                # Only a cache of the files on disk: a damaged one is started afresh.
+                log.warning("workspace index %s is damaged (%s); rebuilding it", db_path, exc)
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+                self._db = self._open()
         except (OSError, sqlite3.Error) as exc:
             raise WorkspaceError(f"The workspace index {db_path} cannot be opened: {exc}") from exc
         self._lock = threading.Lock()
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
+        try:
+            # Outlines of the user's code: private (SQLite gives its -wal/-shm files this mode).
+            os.chmod(self.db_path, 0o600)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             for table in _TABLES:
-                self._db.execute(f"DROP TABLE IF EXISTS {table}")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:

@@ -122,3 +122,10 @@ def test_index_needs_a_root(tree: Tree) -> None:
 
     with pytest.raises(WorkspaceError, match=r"workspace\.roots"):
         WorkspaceIndex(Roots([]), tree.db)
+
+
+def test_a_damaged_index_file_is_rebuilt(tree: Tree) -> None:
+    tree.index().close()
+    tree.db.write_bytes(b"this is not a SQLite database" * 100)
+    index = tree.index()
+    assert index.status()["files"] == 5 and names(index, "total") == [("method", "total")]
