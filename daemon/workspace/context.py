@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.check._outline import Outline, declared_type, outline
+from daemon.check import Outline, declared_type, outline
 from daemon.workspace.index import WorkspaceIndex
 from daemon.workspace.store import SymbolRow
 from fim import ContextFile

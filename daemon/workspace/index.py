@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.check import decode_source, not_source_reason
-from daemon.check._outline import Outline, declarations
+from daemon.check import Outline, declarations, decode_source, not_source_reason
 from daemon.workspace.paths import Roots, WorkspaceError, is_source
 from daemon.workspace.store import IndexStore, SymbolRow
 

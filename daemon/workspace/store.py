@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.check._outline import Outline
+from daemon.check import Outline
 from daemon.workspace.paths import WorkspaceError
 
 log = logging.getLogger("bbj_coder.workspace")
