@@ -131,7 +131,7 @@ async def _run_workspace(workspace: Workspace) -> None:
         await workspace.build()
         if workspace.settings.watch:
             await workspace.watch()
-    except WorkspaceError as exc:
+    except (WorkspaceError, OSError) as exc:
         log.warning("workspace index stopped: %s", exc)
 
 

@@ -68,7 +68,11 @@ class Workspace:
             return is_source(path)
 
         await self.ready.wait()
-        async for batch in awatch(*self.index.roots.roots, watch_filter=wanted):
+        folders = [root for root in self.index.roots.roots if root.is_dir()]
+        if not folders:
+            log.warning("workspace index: none of the roots exists; nothing to watch")
+            return
+        async for batch in awatch(*folders, watch_filter=wanted):
             changed = [Path(p) for kind, p in batch if kind != Change.deleted]
             deleted = [Path(p) for kind, p in batch if kind == Change.deleted]
             try:
