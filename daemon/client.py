@@ -293,3 +293,12 @@ class DaemonClient:
             superseded=data.get("superseded", False),
             timings=data.get("timings", {}),
         )
+
+    async def workspace_update(
+        self, path: str, text: str | None = None, *, deleted: bool = False
+    ) -> int:
+        """Re-index one file from the editor's ``text`` (or from disk; or drop it when
+        ``deleted``); returns its symbol count."""
+        body = {"path": path, "text": text, "deleted": deleted}
+        data = (await self._request("POST", "/v1/bbj/workspace/files", json=body)).json()
+        return int(data["symbols"])

@@ -47,6 +47,9 @@ Classes defined in other modules are named with their module::
     ├── DaemonClientError          daemon.client: talking to a running daemon
     │   ├── DaemonUnreachableError     nothing answers at the URL (not running, wrong port)
     │   └── DaemonHTTPError            the daemon answered with an error status
+    ├── WorkspaceError             daemon.workspace.paths: the workspace index cannot do what
+    │   │                          was asked (off, unreadable index file, not a BBj file)
+    │   └── OutsideWorkspaceError      a path outside every workspace root
     ├── DataError                  trainer.data.records: input `train data` cannot use
     │   ├── BadRecord                  trainer.data.chatml: one unusable ChatML line
     │   └── LeakageError               trainer.data.split: validation data in training data

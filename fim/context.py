@@ -4,8 +4,9 @@ The prompt is cut in *tokens*, at line boundaries: the prefix keeps the lines ne
 cursor (the cursor line's partial text always stays), the suffix keeps its first lines, and the
 prefix gets the larger share.  Context chunks from other files go first, in the order given, so
 that the start of the prompt stays byte-identical across keystrokes and llama.cpp can reuse its
-KV cache.  ``count_tokens`` is called a few dozen times at most: line counts are found by a
-galloping binary search, never by counting line by line or character by character.
+KV cache.  *Pinned* chunks (signatures from the workspace index) go before those: they change
+least often of all.  ``count_tokens`` is called a few dozen times at most: line counts are found
+by a galloping binary search, never by counting line by line or character by character.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class AssembledPrompt:
     suffix_truncated: bool
     context_dropped: int
     token_estimate: int
+    pinned_kept: int = 0
+    """How many of ``context``'s first entries are pinned chunks."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class _Request:
     path: str | None
     prefix_share: float
     context_share: float
+    pinned: tuple[ContextFile, ...] = ()
+    pinned_share: float = 0.5
 
 
 def assemble_prompt(
@@ -68,6 +73,8 @@ def assemble_prompt(
     path: str | None = None,
     prefix_share: float = 0.75,
     context_share: float = 0.25,
+    pinned: Sequence[ContextFile] = (),
+    pinned_share: float = 0.5,
 ) -> AssembledPrompt:
     """Render a FIM prompt of at most ``max_prompt_tokens`` tokens.
 
@@ -75,6 +82,10 @@ def assemble_prompt(
     do not use goes to prefix and suffix); chunks also fill whatever prefix and suffix leave.
     When not every chunk fits, later chunks win (the ring lists the freshest last) but the
     chosen ones keep their given order.  Formats without repo-level tokens drop all context.
+
+    ``pinned`` chunks come first of all, in their given order; they may take up to
+    ``pinned_share`` of the budget, and when not all fit, the first ones are kept (the caller
+    lists the most important first and has already trimmed them to its own budget).
     """
     usable = tuple(context) if fmt.supports_repo_level else ()
     skeleton = count_tokens(fmt.render("", "", path=path))
@@ -82,7 +93,19 @@ def assemble_prompt(
         # The file name is a hint; one too long for the whole budget is left out.
         path = None
         skeleton = count_tokens(fmt.render("", "", path=None))
-    request = _Request(prefix, suffix, fmt, count_tokens, usable, path, prefix_share, context_share)
+    kept_pinned = tuple(pinned) if fmt.supports_repo_level else ()
+    request = _Request(
+        prefix,
+        suffix,
+        fmt,
+        count_tokens,
+        usable,
+        path,
+        prefix_share,
+        context_share,
+        kept_pinned,
+        pinned_share,
+    )
     if skeleton > max_prompt_tokens:
         raise ValueError(
             f"max_prompt_tokens={max_prompt_tokens} cannot hold the {fmt.name} FIM tokens "
@@ -108,13 +131,16 @@ def _finish(plan: AssembledPrompt, total: int, offered: int) -> AssembledPrompt:
         context=plan.context,
         prefix_truncated=plan.prefix_truncated,
         suffix_truncated=plan.suffix_truncated,
-        context_dropped=offered - len(plan.context),
+        context_dropped=offered - (len(plan.context) - plan.pinned_kept),
         token_estimate=total,
+        pinned_kept=plan.pinned_kept,
     )
 
 
 def _plan(req: _Request, budget: int) -> AssembledPrompt:
     available = budget - _skeleton_tokens(req)
+    pinned = _choose_pinned(req, int(max(available, 0) * req.pinned_share))
+    available -= sum(cost for _chunk, cost in pinned)
     costs = [_chunk_tokens(req, chunk) for chunk in req.context]
     reserve = int(max(available, 0) * req.context_share) if costs else 0
     chosen = _choose_chunks(costs, reserve, frozenset())
@@ -122,7 +148,9 @@ def _plan(req: _Request, budget: int) -> AssembledPrompt:
     prefix_fit, suffix_fit = _fit_prefix_and_suffix(req, body)
     leftover = body - prefix_fit.tokens - suffix_fit.tokens
     chosen |= _choose_chunks(costs, leftover, chosen)
-    context = tuple(req.context[i] for i in sorted(chosen))
+    context = tuple(chunk for chunk, _cost in pinned) + tuple(
+        req.context[i] for i in sorted(chosen)
+    )
     prompt = req.fmt.render(prefix_fit.text, suffix_fit.text, path=req.path, context=context)
     return AssembledPrompt(
         prompt=prompt,
@@ -133,12 +161,25 @@ def _plan(req: _Request, budget: int) -> AssembledPrompt:
         suffix_truncated=suffix_fit.truncated,
         context_dropped=0,
         token_estimate=0,
+        pinned_kept=len(pinned),
     )
+
+
+def _choose_pinned(req: _Request, room: int) -> list[tuple[ContextFile, int]]:
+    """The leading pinned chunks that fit ``room`` tokens together."""
+    kept: list[tuple[ContextFile, int]] = []
+    for chunk in req.pinned:
+        cost = _chunk_tokens(req, chunk)
+        if cost > room:
+            break
+        kept.append((chunk, cost))
+        room -= cost
+    return kept
 
 
 def _skeleton_tokens(req: _Request) -> int:
     """Tokens of the prompt with empty prefix and suffix (repo-level form if context is offered)."""
-    if not req.context:
+    if not req.context and not req.pinned:
         return req.count(req.fmt.render("", "", path=req.path))
     with_probe = req.fmt.render("", "", path=req.path, context=(_PROBE_CHUNK,))
     return req.count(with_probe) - _chunk_tokens(req, _PROBE_CHUNK)

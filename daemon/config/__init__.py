@@ -33,6 +33,7 @@ from daemon.config.sections import (
     ModelSettings,
     NextEditSettings,
     ServerSettings,
+    WorkspaceSettings,
 )
 from daemon.config.tomlfile import TomlFile, dumps, read_toml
 
@@ -58,6 +59,7 @@ __all__ = [
     "ServerSettings",
     "TomlFile",
     "Wording",
+    "WorkspaceSettings",
     "describe",
     "dumps",
     "env_layer",

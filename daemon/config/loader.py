@@ -101,6 +101,9 @@ def validate(config: Config, origins: Mapping[str, Origin] | None = None) -> Non
     check(0 <= lookup <= 64, "next_edit.prompt_lookup_tokens", f"must be 0 to 64, got {lookup}")
     ngram = edit.prompt_lookup_ngram
     check(ngram >= 1, "next_edit.prompt_lookup_ngram", f"must be at least 1, got {ngram}")
+    workspace = config.workspace
+    check(workspace.budget_tokens >= 0, "workspace.budget_tokens", "must not be negative")
+    check(workspace.max_files >= 1, "workspace.max_files", "must be at least 1")
     if problems:
         raise ConfigError("Invalid configuration: " + "; ".join(problems) + ".")
 

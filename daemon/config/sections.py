@@ -144,6 +144,24 @@ class NextEditSettings:
 
 
 @dataclass(frozen=True)
+class WorkspaceSettings:
+    """[workspace]: the index of the workspace's BBj code that feeds FIM and chat context."""
+
+    enabled: bool = setting(True, "Index the workspace roots and use them as context.")
+    roots: tuple[str, ...] = setting(
+        (), "Folders of the workspace's BBj code; the index is off while this is empty."
+    )
+    prefix: tuple[str, ...] = setting(
+        (), "The BBj PREFIX search path: folders `use ::path::` and CALL look in (indexed too)."
+    )
+    budget_tokens: int = setting(
+        768, "Most prompt tokens workspace signatures may take in a completion or chat answer."
+    )
+    max_files: int = setting(10000, "Most files indexed; beyond this the rest is left out.")
+    watch: bool = setting(True, "Re-index files as they change on disk.")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``config.toml``: one table per section."""
 
@@ -154,6 +172,7 @@ class Config:
     chat: ChatSettings = field(default_factory=ChatSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     next_edit: NextEditSettings = field(default_factory=NextEditSettings)
+    workspace: WorkspaceSettings = field(default_factory=WorkspaceSettings)
 
 
 SECTIONS: dict[str, type] = dict(get_type_hints(Config))

@@ -22,6 +22,7 @@ from daemon.server.loader import load_slot, resolve_model
 from daemon.server.runtime import Runtime
 from daemon.server.security import load_or_create_token
 from daemon.server.watch import watch_and_reload
+from daemon.workspace import Workspace, WorkspaceError, open_workspace
 
 log = logging.getLogger("bbj_coder")
 
@@ -83,6 +84,7 @@ async def serve(options: ServeOptions) -> int:
             config_path=options.config_path,
             flags=dict(options.flags),
         )
+        runtime.workspace = _open_workspace(options.config, paths)
         app = create_app(runtime)
         config = uvicorn.Config(
             app,
@@ -100,12 +102,16 @@ async def serve(options: ServeOptions) -> int:
         ]
         if server_cfg.watch:
             background.append(asyncio.create_task(watch_and_reload(runtime)))
+        if runtime.workspace is not None:
+            background.append(asyncio.create_task(_run_workspace(runtime.workspace)))
         try:
             await server.serve()
         finally:
             for task in background:
                 task.cancel()
             await runtime.close()
+            if runtime.workspace is not None:
+                runtime.workspace.close()
         return 0 if server.started else 1
     finally:
         lock.release()
@@ -117,6 +123,25 @@ def _sweep_store(paths: AppPaths) -> None:
 
     for path in ModelStore(paths.models_dir).sweep_stale():
         log.info("removed %s, left by an interrupted import", path.name)
+
+
+def _open_workspace(config: Config, paths: AppPaths) -> Workspace | None:
+    """The workspace index, or None (a broken index file is logged, never fatal)."""
+    try:
+        return open_workspace(config.workspace, paths.cache_dir)
+    except WorkspaceError as exc:
+        log.warning("workspace index unavailable: %s", exc)
+        return None
+
+
+async def _run_workspace(workspace: Workspace) -> None:
+    """Build the index in a worker thread, then follow file changes when asked to."""
+    try:
+        await workspace.build()
+        if workspace.settings.watch:
+            await workspace.watch()
+    except (WorkspaceError, OSError) as exc:
+        log.warning("workspace index stopped: %s", exc)
 
 
 def _server_class() -> type:

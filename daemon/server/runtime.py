@@ -23,6 +23,7 @@ from daemon.server.metrics import Metrics
 from daemon.services.chat import ChatService
 from daemon.services.fim import CompileGate, FimResult, FimService
 from daemon.services.next_edit import NextEditService
+from daemon.workspace import Workspace
 
 GENERIC_MODEL_ALIAS = "bbj-coder"
 
@@ -45,6 +46,8 @@ class Runtime:
     _leases: Counter[int] = field(default_factory=Counter)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_edits: dict[int, NextEditService] = field(default_factory=dict)
+    workspace: Workspace | None = None
+    """The workspace index (None when ``[workspace]`` is off or has no roots)."""
 
     def __post_init__(self) -> None:
         if self.checker is None:
@@ -154,6 +157,7 @@ class Runtime:
                 "The loaded model has no fill-in-the-middle tokens, so it cannot do tab "
                 "completion; set model.fim_format or use a code model such as Qwen2.5-Coder."
             )
+        fim.pinned_context = self.workspace.pinned if self.workspace is not None else None
         return fim
 
     def compile_gate(self) -> CompileGate | None:
@@ -168,7 +172,10 @@ class Runtime:
 
     def chat_service(self) -> ChatService:
         assert self.checker is not None
-        return ChatService(self.require_backend(), self.checker, self.config.check)
+        service = ChatService(self.require_backend(), self.checker, self.config.check)
+        if self.workspace is not None and self.workspace.ready.is_set():
+            service.workspace_note = self.workspace.context.chat_note
+        return service
 
     def record_fim(self, result: FimResult) -> None:
         if result.cached:

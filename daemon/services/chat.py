@@ -9,7 +9,7 @@ that code passed, and which checker said so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from daemon.backends.base import Backend, ChatMessage, GenerationStats, SamplingParams, TextStream
@@ -73,6 +73,18 @@ def with_generation_note(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     return [ChatMessage("system", DEFAULT_SYSTEM_PROMPT + note), *messages]
 
 
+def with_workspace_note(messages: list[ChatMessage], service: ChatService) -> list[ChatMessage]:
+    """Add the definitions of workspace symbols the user's messages name to the system prompt
+    (indexed SQLite look-ups of the names, well under a millisecond each)."""
+    if service.workspace_note is None:
+        return messages
+    user_text = "\n".join(m.content for m in messages if m.role == "user")
+    note = service.workspace_note(user_text, service.backend.count_tokens)
+    if not note:
+        return messages
+    return [ChatMessage("system", messages[0].content + "\n\n" + note), *messages[1:]]
+
+
 class ChatRun:
     """One chat answer (with its fix rounds) as a stream of text plus aggregated statistics."""
 
@@ -84,7 +96,7 @@ class ChatRun:
         stops: Sequence[str],
     ) -> None:
         self.service = service
-        self.messages = with_generation_note(messages)
+        self.messages = with_workspace_note(with_generation_note(messages), service)
         self.params = params
         self.stops = tuple(stops)
         self.stats = GenerationStats()
@@ -156,6 +168,8 @@ class ChatService:
         self.backend = backend
         self.checker = checker
         self.settings = settings
+        self.workspace_note: Callable[[str, Callable[[str], int] | None], str] | None = None
+        """Definitions of workspace symbols a question names (set by the runtime)."""
 
     def start(
         self, messages: Sequence[ChatMessage], params: SamplingParams, stops: Sequence[str] = ()

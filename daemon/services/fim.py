@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextStream
@@ -20,6 +20,7 @@ from daemon.config import FimSettings
 from daemon.services.fim_prompt import assemble_fim_prompt, fim_max_tokens, fim_prompt_budget
 from daemon.services.typeahead import TypeAheadCache
 from fim import ContextFile, FimFormat
+from fim.context import AssembledPrompt
 from fim.postprocess import DEFAULT_CHAIN, FimContext, apply_chain, early_stop_index
 
 
@@ -123,6 +124,10 @@ class Supersession:
         return len(self._running)
 
 
+PinnedContext = Callable[[str | None, str, str, Callable[[str], int]], tuple[ContextFile, ...]]
+"""``(path, prefix, suffix, count_tokens) -> chunks``: the workspace index's FIM context."""
+
+
 class FimService:
     def __init__(self, backend: Backend, fmt: FimFormat, settings: FimSettings, n_ctx: int) -> None:
         self.backend = backend
@@ -131,6 +136,8 @@ class FimService:
         self.n_ctx = n_ctx
         self.cache = TypeAheadCache(settings.cache_size)
         self.supersession = Supersession()
+        self.pinned_context: PinnedContext | None = None
+        """Workspace signatures pinned at the front of every prompt (set by the runtime)."""
 
     def _budget(self, max_tokens: int) -> int:
         return fim_prompt_budget(self.n_ctx, max_tokens, self.settings.max_prompt_tokens)
@@ -163,6 +170,22 @@ class FimService:
         result.elapsed_s = time.perf_counter() - started
         return result
 
+    def _assemble(self, request: FimRequest, max_tokens: int) -> AssembledPrompt:
+        """Blocking (runs in a worker thread): pinned workspace context, then the prompt."""
+        count = self.backend.count_tokens
+        pinned = self.pinned_context
+        return assemble_fim_prompt(
+            request.prefix,
+            request.suffix,
+            fmt=self.fmt,
+            count_tokens=count,
+            budget=self._budget(max_tokens),
+            context=request.context,
+            path=request.path,
+            prefix_share=self.settings.prefix_share,
+            pinned=pinned(request.path, request.prefix, request.suffix, count) if pinned else (),
+        )
+
     async def _complete(
         self, request: FimRequest, gate: CompileGate | None, ticket: int, started: float
     ) -> FimResult:
@@ -170,17 +193,7 @@ class FimService:
         if cached is not None:
             return FimResult(text=cached, raw_text=cached, cached=True)
         params = self._params(request)
-        assembled = await asyncio.to_thread(
-            assemble_fim_prompt,
-            request.prefix,
-            request.suffix,
-            fmt=self.fmt,
-            count_tokens=self.backend.count_tokens,
-            budget=self._budget(params.max_tokens),
-            context=request.context,
-            path=request.path,
-            prefix_share=self.settings.prefix_share,
-        )
+        assembled = await asyncio.to_thread(self._assemble, request, params.max_tokens)
         result = FimResult(
             text="",
             raw_text="",

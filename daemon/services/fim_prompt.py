@@ -51,7 +51,8 @@ def assemble_fim_prompt(
         fmt=fmt,
         count_tokens=count_tokens,
         max_prompt_tokens=budget,
-        context=(*pinned, *context),
+        context=context,
         path=path,
         prefix_share=prefix_share,
+        pinned=pinned,
     )

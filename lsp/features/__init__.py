@@ -16,6 +16,7 @@ from lsp.features import (
     lifecycle,
     next_edit,
     sync,
+    workspace,
 )
 
 FEATURES: tuple[ModuleType, ...] = (
@@ -27,4 +28,5 @@ FEATURES: tuple[ModuleType, ...] = (
     completion,
     code_actions,
     next_edit,
+    workspace,
 )

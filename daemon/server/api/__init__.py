@@ -13,7 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from daemon.server.api import bbj_routes, generate_routes, ollama_routes, openai_routes
+from daemon.server.api import (
+    bbj_routes,
+    generate_routes,
+    ollama_routes,
+    openai_routes,
+    workspace_routes,
+)
 from daemon.server.api.errors import ApiError, error_body, render_api_error
 from daemon.server.runtime import Runtime
 from daemon.server.security import SecurityMiddleware
@@ -83,6 +89,7 @@ def create_app(runtime: Runtime) -> Starlette:
     mcp_endpoint = McpEndpoint(runtime)
     routes = [*bbj_routes.ROUTES, *openai_routes.ROUTES, *ollama_routes.ROUTES]
     routes += [*generate_routes.ROUTES, Route(MCP_PATH, mcp_endpoint)]
+    routes += workspace_routes.ROUTES
     app = Starlette(
         routes=routes,
         middleware=[

@@ -1,0 +1,95 @@
+"""The daemon's workspace: the index, its context, the initial build and the file watcher.
+
+Everything that touches the disk or SQLite runs in a worker thread; the coroutines here only
+await those threads, so the event loop never waits on the index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from daemon.config import WorkspaceSettings
+from daemon.workspace.context import TokenCounter, WorkspaceContext
+from daemon.workspace.index import BuildReport, WorkspaceIndex, db_path_for
+from daemon.workspace.paths import Roots, is_source
+from daemon.workspace.store import SymbolRow
+from fim import ContextFile
+
+log = logging.getLogger("bbj_coder.workspace")
+
+
+@dataclass
+class Workspace:
+    index: WorkspaceIndex
+    context: WorkspaceContext
+    settings: WorkspaceSettings
+    ready: asyncio.Event
+
+    async def build(self) -> BuildReport:
+        report = await asyncio.to_thread(self.index.build)
+        self.ready.set()
+        log.info(
+            "workspace index: %d files (%d parsed, %d removed) in %.2f s",
+            report.files,
+            report.parsed,
+            report.removed,
+            report.seconds,
+        )
+        return report
+
+    async def search(self, query: str, limit: int) -> list[SymbolRow]:
+        return await asyncio.to_thread(self.index.search, query, limit)
+
+    async def update(self, path: str, text: str | None) -> int:
+        return await asyncio.to_thread(self.index.update, path, text)
+
+    async def remove(self, path: str) -> None:
+        await asyncio.to_thread(self.index.remove, path)
+
+    async def status(self) -> dict[str, Any]:
+        status = await asyncio.to_thread(self.index.status)
+        return {**status, "ready": self.ready.is_set()}
+
+    def pinned(
+        self, path: str | None, prefix: str, suffix: str, count_tokens: TokenCounter
+    ) -> tuple[ContextFile, ...]:
+        """Blocking: the FIM service calls it from its prompt-assembly thread."""
+        return self.context.pinned(path, prefix, suffix, count_tokens)
+
+    async def watch(self) -> None:
+        """Re-index files as they change on disk, until cancelled."""
+        from watchfiles import Change, awatch
+
+        def wanted(change: Change, path: str) -> bool:
+            return is_source(path)
+
+        await self.ready.wait()
+        folders = [root for root in self.index.roots.roots if root.is_dir()]
+        if not folders:
+            log.warning("workspace index: none of the roots exists; nothing to watch")
+            return
+        async for batch in awatch(*folders, watch_filter=wanted):
+            changed = [Path(p) for kind, p in batch if kind != Change.deleted]
+            deleted = [Path(p) for kind, p in batch if kind == Change.deleted]
+            try:
+                await asyncio.to_thread(self.index.apply, changed, deleted)
+            except Exception:  # one bad batch must not end watching
+                log.exception("workspace index: could not apply file changes")
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def open_workspace(settings: WorkspaceSettings, cache_dir: Path) -> Workspace | None:
+    """The workspace for ``[workspace]``, or None when it is off or has no roots."""
+    if not settings.enabled or not settings.roots:
+        return None
+    roots = Roots(settings.roots, settings.prefix)
+    index = WorkspaceIndex(roots, db_path_for(cache_dir, roots), max_files=settings.max_files)
+    return Workspace(
+        index, WorkspaceContext(index, settings.budget_tokens), settings, asyncio.Event()
+    )
