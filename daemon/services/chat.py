@@ -96,7 +96,7 @@ class ChatRun:
         stops: Sequence[str],
     ) -> None:
         self.service = service
-        self.messages = with_workspace_note(with_generation_note(messages), service)
+        self.messages = list(messages)
         self.params = params
         self.stops = tuple(stops)
         self.stats = GenerationStats()
@@ -171,10 +171,16 @@ class ChatService:
         self.workspace_note: Callable[[str, Callable[[str], int] | None], str] | None = None
         """Definitions of workspace symbols a question names (set by the runtime)."""
 
-    def start(
+    async def start(
         self, messages: Sequence[ChatMessage], params: SamplingParams, stops: Sequence[str] = ()
     ) -> ChatRun:
-        return ChatRun(self, messages, params, stops)
+        """A run over ``messages`` with the generation and workspace notes added; the notes
+        (detection, index look-ups, token counts) are worked out off the event loop."""
+        noted = await asyncio.to_thread(self._with_notes, messages)
+        return ChatRun(self, noted, params, stops)
+
+    def _with_notes(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+        return with_workspace_note(with_generation_note(messages), self)
 
     async def verify(self, answer: str) -> Verdict:
         """Check the answer's BBj blocks; extraction and checks run off the event loop."""

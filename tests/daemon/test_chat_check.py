@@ -64,7 +64,7 @@ class ScriptedBackend:
 def run_chat(backend: ScriptedBackend, settings: CheckSettings, prompt: str = "loop") -> str:
     async def go() -> str:
         service = ChatService(backend, BuiltinChecker(), settings)
-        run = service.start([ChatMessage("user", prompt)], SamplingParams(max_tokens=64))
+        run = await service.start([ChatMessage("user", prompt)], SamplingParams(max_tokens=64))
         return "".join([chunk async for chunk in run])
 
     return asyncio.run(go())
@@ -113,7 +113,7 @@ def test_unusable_bbjcpl_is_reported_not_passed(tmp_path) -> None:
     async def go() -> str:
         checker = BbjcplChecker(tmp_path / "missing-bbjcpl")
         service = ChatService(ScriptedBackend([FIXED]), checker, CheckSettings(chat="annotate"))
-        run = service.start([ChatMessage("user", "x")], SamplingParams(max_tokens=8))
+        run = await service.start([ChatMessage("user", "x")], SamplingParams(max_tokens=8))
         return "".join([c async for c in run])
 
     assert "could not be checked" in asyncio.run(go()).splitlines()[-1]

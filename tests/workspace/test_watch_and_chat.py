@@ -71,7 +71,7 @@ def test_chat_system_prompt_carries_the_definitions_a_question_names(tree: Tree)
     service.workspace_note = WorkspaceContext(index, 2000).chat_note
 
     async def ask(question: str) -> list[ChatMessage]:
-        run = service.start([ChatMessage("user", question)], SamplingParams(max_tokens=8))
+        run = await service.start([ChatMessage("user", question)], SamplingParams(max_tokens=8))
         "".join([chunk async for chunk in run])
         return backend.calls[-1]
 

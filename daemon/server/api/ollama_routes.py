@@ -230,7 +230,7 @@ async def generate(request: Request) -> Response:
         else:
             messages = [ChatMessage("system", body.system)] if body.system else []
             messages.append(ChatMessage("user", body.prompt))
-            gen = runtime.chat_service().start(messages, params, stops)
+            gen = await runtime.chat_service().start(messages, params, stops)
     return await _respond(
         request,
         runtime,
@@ -248,7 +248,7 @@ async def chat(request: Request) -> Response:
     grammar = ollama_format_grammar(runtime, body.format)
     params = replace(_params(runtime, body.options, fim=False), grammar=grammar)
     with backend_errors():
-        gen = runtime.chat_service().start(messages, params, body.options.stops())
+        gen = await runtime.chat_service().start(messages, params, body.options.stops())
     return await _respond(
         request,
         runtime,

@@ -126,7 +126,7 @@ async def chat_completions(request: Request) -> Response:
     ]
     with backend_errors():
         params = replace(_chat_params(runtime, body), grammar=grammar)
-        gen = runtime.chat_service().start(messages, params, body.stops())
+        gen = await runtime.chat_service().start(messages, params, body.stops())
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "created": int(time.time()),
