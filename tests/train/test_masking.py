@@ -161,3 +161,25 @@ def test_packed_rows_do_not_attend_across_examples(tiny_hf) -> None:
             input_ids=torch.cat([first, second], 1), position_ids=positions, use_cache=False
         ).logits
     assert torch.allclose(packed[0, 7:], alone[0], atol=1e-4)
+
+
+def test_next_edit_samples_join_the_sft_mix_with_loss_on_the_updated_window_only(
+    tokenizer, tiny_data: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from trainer.data.output import write_jsonl
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    prompt = "<|file_sep|>original/a.bbj\nprint 1\n<|file_sep|>updated/a.bbj\n"
+    completion = "print 2\n<|endoftext|>"
+    write_jsonl(data / "next_edit_train.jsonl", [{"prompt": prompt, "completion": completion}])
+    write_jsonl(data / "next_edit_val.jsonl", [{"prompt": prompt, "completion": completion}] * 2)
+    rows = sft_rows(tokenizer, data, 0.5, 0)
+    assert rows.counts["next edit train"] == 1 and rows.counts["next edit val"] == 2
+    edits = [row for row in rows.train if row["kind"] == "next edit"]
+    assert len(edits) == 1
+    assert trained_text(tokenizer, edits[0]) == completion
+    without = sft_rows(tokenizer, tiny_data, 0.5, 0)
+    assert "next edit" not in {row["kind"] for row in without.train}

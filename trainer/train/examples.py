@@ -67,14 +67,16 @@ def chat_row(tokenizer: Any, messages: list[dict[str, str]]) -> dict[str, list[i
     return {"input_ids": ids, "labels": labels, "kind": "chat"}
 
 
-def fim_row(tokenizer: Any, prompt: str, completion: str) -> dict[str, list[int]]:
-    """A FIM sample with loss on the completion (the middle and its end token) only."""
+def fim_row(
+    tokenizer: Any, prompt: str, completion: str, kind: str = "FIM"
+) -> dict[str, list[int]]:
+    """A prompt/completion sample (FIM, next edit) with loss on the completion only."""
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
     return {
         "input_ids": prompt_ids + completion_ids,
         "labels": [IGNORE] * len(prompt_ids) + completion_ids,
-        "kind": "FIM",
+        "kind": kind,
     }
 
 
@@ -118,17 +120,29 @@ def sft_rows(tokenizer: Any, data_dir: Path, fim_ratio: float, seed: int) -> Sta
         rows = read_jsonl(data_dir / name) if fim_ratio > 0 else []
         return [fim_row(tokenizer, r["prompt"], r["completion"]) for r in rows]
 
+    def next_edits(name: str) -> list[dict[str, list[int]]]:
+        path = data_dir / name
+        rows = read_jsonl(path) if path.is_file() else []
+        return [fim_row(tokenizer, r["prompt"], r["completion"], "next edit") for r in rows]
+
     chat_train, fim_train = chats("train.jsonl"), fims("fim_train.jsonl")
     chat_val, fim_val = chats("val.jsonl"), fims("fim_val.jsonl")
+    edit_train, edit_val = next_edits("next_edit_train.jsonl"), next_edits("next_edit_val.jsonl")
     train = mix_fim(chat_train, fim_train, fim_ratio, seed)
+    mixed_fim = len(train) - len(chat_train)
+    if edit_train:
+        train += edit_train
+        random.Random(seed + 1).shuffle(train)
     counts = {
         "chat train": len(chat_train),
         "fim train (available)": len(fim_train),
-        "fim train (mixed in)": len(train) - len(chat_train),
+        "fim train (mixed in)": mixed_fim,
+        "next edit train": len(edit_train),
         "chat val": len(chat_val),
         "fim val": len(fim_val),
+        "next edit val": len(edit_val),
     }
-    return StageRows(train, chat_val + fim_val, counts)
+    return StageRows(train, chat_val + fim_val + edit_val, counts)
 
 
 def fit_rows(rows: StageRows, max_seq_len: int, stage: str) -> StageRows:
