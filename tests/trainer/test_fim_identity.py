@@ -13,6 +13,7 @@ import pytest
 from daemon.backends.base import BackendInfo, SamplingParams, TextStream
 from daemon.config import FimSettings as ServeFim
 from daemon.services.fim import FimRequest, FimService
+from daemon.workspace import Workspace
 from fim import QWEN25_CODER
 from fim.ring import ContextRing
 from fim.window import fim_window
@@ -305,3 +306,48 @@ def test_training_prompt_is_the_served_prompt_with_the_workspace_index_on(
     own = [s for s in built if s["workspace_files"] == ["corpus/app/src/invoice.bbj"]]
     assert any("method" in s["middle"] and s["middle"] not in s["prompt"] for s in own)
     assert any(s["truncated"] for s in built), "no sample was cut to the budget"
+
+
+def test_real_projects_render_as_the_daemon_indexes_them_from_disk(
+    counter: HFTokenCounter, tmp_path: Path
+) -> None:
+    """The shared corpus (skipped when absent): every sample of every real project, rendered
+    with the workspace index the daemon builds from the project's folder on disk."""
+    from collections import defaultdict
+
+    from daemon.config import WorkspaceSettings
+    from daemon.workspace import open_workspace
+    from tests.check.real_corpus import CORPUS
+    from trainer.data.config import DataConfig
+    from trainer.data.inputs import load_inputs
+
+    if not CORPUS.is_dir():
+        pytest.skip(f"no shared corpus at {CORPUS}")
+    config = replace(DataConfig(), sources=(CORPUS,), check_code=False, progress=False)
+    files = load_inputs(config).scan.files
+    budget = WorkspaceSettings().budget_tokens
+    built = samples(files, counter, 0.0, PinSettings(budget), samples_per_file=1)
+    by_key = {f.key: f for f in files}
+    by_project: dict[str, list[dict]] = defaultdict(list)
+    for sample in built:
+        by_project[by_key[sample["file"]].project].append(sample)
+    for project, group in sorted(by_project.items()):
+        root = CORPUS / project
+        settings = WorkspaceSettings(roots=(str(root),), budget_tokens=budget)
+        workspace = open_workspace(settings, tmp_path / project)
+        assert workspace is not None
+        asyncio.run(workspace.build())
+
+        def wire(service: FimService, workspace: Workspace = workspace) -> FimService:
+            service.pinned_context = workspace.pinned  # as Runtime.require_fim does
+            return service
+
+        try:
+            for sample in group:
+                path = root / by_key[sample["file"]].project_path
+                workspace.index.update(path, editor_document(sample, by_key)[0])
+                assert sample["prompt"] == served_prompt(counter.count, sample, by_key, wire)
+                workspace.index.update(path)
+        finally:
+            workspace.close()
+    assert sum(bool(s["workspace_files"]) for s in built) > len(built) // 3

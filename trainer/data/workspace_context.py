@@ -13,6 +13,7 @@ them: every other file of the project as it is, the file being completed without
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from trainer.data.records import SourceFile
 
 if TYPE_CHECKING:
     from daemon.workspace import Workspace
+
+TokenCount = Callable[[str], int]
 
 OPEN_PROJECTS = 4
 """Project indexes kept open at once (a split's files come project by project)."""
@@ -72,7 +75,7 @@ class _Project:
             self.workspace.index.update(self.root / file.project_path, file.text)
 
     def pinned(
-        self, file: SourceFile, document: str, before: str, after: str, count: Callable
+        self, file: SourceFile, document: str, before: str, after: str, count: TokenCount
     ) -> Pinned:
         indexed = file.key in self.files
         if indexed:
@@ -95,7 +98,7 @@ class ProjectWorkspaces:
         self,
         by_project: dict[tuple[str, str], list[SourceFile]],
         settings: PinSettings,
-        count: Callable[[str], int],
+        count: TokenCount,
     ) -> None:
         self.by_project = by_project
         self.settings = settings
@@ -122,7 +125,7 @@ class ProjectWorkspaces:
         number = self._numbers.setdefault(key, len(self._numbers))
         folder = Path(self._folder.name, f"{number:06d}")
         # A project met again after it was closed is indexed afresh, the same way.
-        _remove_tree(folder)
+        shutil.rmtree(folder, ignore_errors=True)
         project = _Project(self.by_project[key], folder, self.settings)
         self._open[key] = project
         while len(self._open) > OPEN_PROJECTS:
@@ -137,9 +140,3 @@ class ProjectWorkspaces:
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None
-
-
-def _remove_tree(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
