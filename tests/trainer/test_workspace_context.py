@@ -47,3 +47,24 @@ def test_a_zero_budget_indexes_nothing() -> None:
     main = projects["corpus", "p0"][1]
     assert workspaces.pinned(main, main.text, MAIN, "\n").chunks == ()
     assert workspaces._folder is None
+
+
+def test_files_in_folders_the_daemon_does_not_walk_are_not_indexed() -> None:
+    """The daemon's walk skips hidden and build folders: a class only there is not pinned
+    (the fallback by class name would find it otherwise)."""
+    customer = "class public Customer\n  method public void run()\n  methodend\nclassend\n"
+    main = SourceFile("corpus", "p", "p/main.bbj", MAIN + "\n", "utf-8", "m")
+
+    def pinned_with(*folders: str) -> tuple[str, ...]:
+        files = [
+            SourceFile("corpus", "p", f"p/{folder}Customer.bbj", customer, "utf-8", folder)
+            for folder in folders
+        ]
+        workspaces = ProjectWorkspaces({("corpus", "p"): [*files, main]}, PinSettings(500), words)
+        try:
+            return workspaces.pinned(main, main.text, MAIN, "\n").files
+        finally:
+            workspaces.close()
+
+    assert pinned_with("build/lib/", ".cache/lib/") == ()
+    assert pinned_with("build/lib/", "other/") == ("corpus/p/other/Customer.bbj",)

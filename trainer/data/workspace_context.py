@@ -59,7 +59,8 @@ class _Project:
 
     def __init__(self, files: list[SourceFile], folder: Path, settings: PinSettings) -> None:
         from daemon.config import WorkspaceSettings
-        from daemon.workspace import is_source, open_workspace
+        from daemon.workspace import open_workspace
+        from daemon.workspace.paths import in_skipped_folder, is_source
 
         self.root = folder / "project"
         prefix = tuple(str(self.root / p) for p in settings.prefix)
@@ -69,7 +70,11 @@ class _Project:
         workspace = open_workspace(config, folder / "cache")
         assert workspace is not None  # enabled, with a root
         self.workspace: Workspace = workspace
-        self.files = {f.key: f for f in files if is_source(f.project_path)}
+        self.files = {
+            f.key: f
+            for f in files
+            if is_source(f.project_path) and not in_skipped_folder(f.project_path)
+        }
         self.keys = {f.project_path: f.key for f in self.files.values()}
         for file in self.files.values():
             self.workspace.index.update(self.root / file.project_path, file.text)
