@@ -30,6 +30,13 @@ def is_source(path: str | Path) -> bool:
     return os.path.splitext(str(path))[1].lower() in SOURCE_SUFFIXES
 
 
+def in_skipped_folder(relative: str | Path) -> bool:
+    """Whether a path below a root lies in a folder :meth:`Roots.walk` skips (hidden or build
+    output): the trainer indexes a project's files as the daemon would find them."""
+    folders = Path(relative).parts[:-1]
+    return any(part.startswith(".") or part in _SKIPPED_DIRS for part in folders)
+
+
 class Roots:
     """The workspace roots and the BBj PREFIX search path (absolute, resolved); files under
     either are part of the workspace."""

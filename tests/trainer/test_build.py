@@ -134,6 +134,59 @@ def test_two_builds_are_byte_identical(
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
+def test_fim_samples_get_the_workspace_signatures_the_daemon_would_pin(
+    tmp_path: Path, tiny_tokenizer: Path, make_config: Callable
+) -> None:
+    """Library classes the programs `use` are pinned in their FIM prompts (from the same
+    split only), the report counts those samples, and a rebuild is byte-identical."""
+    for name in ("Alpha", "Beta", "Gamma"):
+        lib = tmp_path / "src" / "shop" / "lib" / f"{name}.bbj"
+        lib.parent.mkdir(parents=True, exist_ok=True)
+        lib.write_text(
+            f"class public {name}\n  method public void run{name}()\n  methodend\nclassend\n"
+        )
+    for i in range(12):
+        uses = "".join(f"use ::lib/{n}.bbj::{n}\n" for n in ("Alpha", "Beta", "Gamma"))
+        body = "".join(f"x{j} = {i} + {j}\nprint x{j}\n" for j in range(6))
+        (tmp_path / "src" / "shop" / f"p{i}.bbj").write_text(uses + body + "end\n")
+    base = {
+        "sources": (tmp_path / "src",),
+        "tokenizer": tiny_tokenizer,
+        "max_seq_len": 512,
+        "fim_rate": 1.0,
+        "fim_repo_rate": 0.0,
+    }
+    config = make_config(**base)
+    first = build_dataset(config).directory
+    second = build_dataset(config).directory
+    for name in ("fim_train.jsonl", "fim_val.jsonl", "fim_test.jsonl", "report.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    report = json.loads((first / "report.json").read_text())
+    assert report["fim"]["with workspace signatures"] > 0
+    split_of = {}
+    for part in ("train", "val", "test"):
+        for line in (first / f"fim_{part}.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            split_of[record["file"]] = part
+            for key in record["workspace_files"]:
+                assert key.startswith("src/shop/lib/")
+                assert (
+                    f"<|file_sep|>{key.removeprefix('src/shop/')}\nclass public" in record["prompt"]
+                )
+    pinned = [
+        json.loads(line)
+        for line in (first / "fim_train.jsonl").read_text().splitlines()
+        if json.loads(line)["workspace_files"]
+    ]
+    assert pinned and all(split_of[k] == "train" for p in pinned for k in p["workspace_files"])
+
+    off = build_dataset(make_config(**base, fim_workspace_context=False)).directory
+    report = json.loads((off / "report.json").read_text())
+    assert report["fim"]["with workspace signatures"] == 0
+    for line in (off / "fim_train.jsonl").read_text().splitlines():
+        assert json.loads(line)["prompt"].count("<|file_sep|>") == 1  # only the file's own
+
+
 def test_a_failed_build_publishes_nothing(
     inputs: dict,
     tiny_tokenizer: Path,

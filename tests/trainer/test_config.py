@@ -89,6 +89,9 @@ def test_overrides_win_and_none_is_ignored(tmp_path: Path) -> None:
         ("system_prompts", []),
         ("max_seq_len", 8),
         ("fim_span_types", ["line", "paragraph"]),
+        ("serve_workspace_budget_tokens", -1),
+        ("serve_workspace_prefix", ["../lib"]),
+        ("serve_workspace_prefix", ["/usr/local/lib"]),
     ],
 )
 def test_out_of_range_values_are_refused(key: str, value: object) -> None:

@@ -63,6 +63,15 @@ def test_leakage_check_fails_loudly() -> None:
     fim = {"file": "corpus/app/b.bbj", "context_files": ["corpus/app/a.bbj"]}
     with pytest.raises(LeakageError, match="FIM test samples use 1 file"):
         check_leakage({}, {"train": [source("a.bbj")], "test": [source("b.bbj")]}, {"test": [fim]})
+    pinned = {
+        "file": "corpus/app/b.bbj",
+        "context_files": [],
+        "workspace_files": ["corpus/app/a.bbj"],
+    }
+    with pytest.raises(LeakageError, match="FIM test samples use 1 file"):
+        check_leakage(
+            {}, {"train": [source("a.bbj")], "test": [source("b.bbj")]}, {"test": [pinned]}
+        )
     check_leakage(
         {"train": [example("a")], "val": [example("b")], "test": [example("c")]},
         {"train": [source("a.bbj")], "val": [source("b.bbj")], "test": [source("c.bbj")]},

@@ -28,6 +28,7 @@ from trainer.data.records import Example, SourceFile, StepReport
 from trainer.data.report import HISTOGRAM_NAME, BuildFacts, report_document, report_markdown
 from trainer.data.split import SPLIT_NAMES, check_leakage, split_examples, split_files
 from trainer.data.tokens import TokenCounter, load_token_counter, require_fim_tokens
+from trainer.data.workspace_context import PinSettings
 
 EXAMPLE_ROOT = "examples"
 """The root name of the projects made from multi-file Markdown examples."""
@@ -142,6 +143,10 @@ def _fim(facts: BuildFacts, counter: TokenCounter) -> dict[str, list[dict]]:
             config.serve_fim_max_prompt_tokens,
         ),
         prefix_share=config.serve_fim_prefix_share,
+        workspace=PinSettings(
+            config.serve_workspace_budget_tokens if config.fim_workspace_context else 0,
+            config.serve_workspace_prefix,
+        ),
     )
     samples = {}
     splits = (("train", facts.train_files), ("val", facts.val_files), ("test", facts.test_files))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from daemon.config import Origin, file_layer, flag_layer, read_toml, resolve, setting
+from daemon.config import WorkspaceSettings as ServeWorkspace
 from daemon.errors import ConfigError
 from fim.language import SOURCE_EXTENSIONS
 from trainer.data.records import DataError
@@ -96,6 +97,21 @@ class DataConfig:
         0, "The daemon's [fim] max_prompt_tokens; 0 means n_ctx minus max_tokens."
     )
     serve_fim_prefix_share: float = setting(0.75, "The daemon's [fim] prefix_share.")
+    fim_workspace_context: bool = setting(
+        True,
+        "Pin the workspace signatures the daemon pins with [workspace] on (classes a file "
+        "uses, the object before the cursor, called programs) at the front of FIM prompts, "
+        "indexing each project of a split as the daemon indexes a workspace.",
+    )
+    serve_workspace_budget_tokens: int = setting(
+        ServeWorkspace().budget_tokens,
+        "The daemon's [workspace] budget_tokens: most prompt tokens pinned signatures take.",
+    )
+    serve_workspace_prefix: tuple[str, ...] = setting(
+        (),
+        "The daemon's [workspace] prefix (BBj PREFIX), as folders relative to each project's "
+        "root, where `use ::path::` and CALL look.",
+    )
     next_edit_repos: tuple[Path, ...] = setting(
         (), "Git repositories whose commit history becomes next-edit samples."
     )
@@ -148,6 +164,16 @@ def _validate(config: DataConfig, origins: dict[str, Origin]) -> None:
         (config.serve_n_ctx >= 64, "serve_n_ctx", "must be at least 64"),
         (config.serve_fim_max_tokens >= 1, "serve_fim_max_tokens", "must be at least 1"),
         (
+            config.serve_workspace_budget_tokens >= 0,
+            "serve_workspace_budget_tokens",
+            "must be at least 0",
+        ),
+        (
+            all(_inside_project(p) for p in config.serve_workspace_prefix),
+            "serve_workspace_prefix",
+            "must name folders relative to a project's root, without '..'",
+        ),
+        (
             0.0 < config.serve_fim_prefix_share < 1.0,
             "serve_fim_prefix_share",
             "must be between 0 and 1",
@@ -164,3 +190,8 @@ def _validate(config: DataConfig, origins: dict[str, Origin]) -> None:
     for ok, key, message in checks:
         if not ok:
             raise DataError(origins[key].blame(f"config key '{key}' {message}") + ".")
+
+
+def _inside_project(folder: str) -> bool:
+    path = PurePosixPath(folder.replace("\\", "/"))
+    return bool(folder.strip()) and not path.is_absolute() and ".." not in path.parts

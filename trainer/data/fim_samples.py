@@ -11,8 +11,10 @@ A record is ``{"prompt": <prompt>, "completion": <middle> + "<|endoftext|>"}`` (
 prompt/completion layout: loss on the completion only, and the model learns to stop) plus the
 pieces for checks: ``prefix``, ``middle``, ``suffix``, ``offset`` (where ``prefix`` starts in
 the file), ``truncated``, ``path``, ``file``, ``span_type``, ``repo_level``, ``context_files``
-(offered, in order) and ``tokens``. ``prefix + middle + suffix == text[offset:offset + len(...)]``
-always, and is the whole file when ``truncated`` is false.
+(offered, in order), ``workspace_files`` (those whose signatures are pinned first, as the daemon
+pins them with ``[workspace]`` on: ``trainer.data.workspace_context``) and ``tokens``.
+``prefix + middle + suffix == text[offset:offset + len(...)]`` always, and is the whole file
+when ``truncated`` is false.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from trainer.data.progress import progress_bar
 from trainer.data.records import SourceFile, StepReport
 from trainer.data.spans import SPAN_CHOOSERS, FileLines
 from trainer.data.tokens import TokenCounter
+from trainer.data.workspace_context import NO_WORKSPACE, PinSettings, ProjectWorkspaces
 
 FORMAT: FimFormat = QWEN25_CODER
 END_OF_TEXT = "<|endoftext|>"
@@ -52,6 +55,8 @@ class FimSettings:
     whose completion leaves less room within ``max_seq_len`` gets a smaller one."""
     prefix_share: float = 0.75
     """The daemon's ``[fim] prefix_share``."""
+    workspace: PinSettings = NO_WORKSPACE
+    """The daemon's ``[workspace]`` settings; a budget of 0 renders no workspace context."""
 
 
 @dataclass(frozen=True)
@@ -72,14 +77,18 @@ class FimBuilder:
         for file in files:
             self.by_project[file.root_name, file.project].append(file)
         self.report = StepReport("fim")
+        self.workspaces = ProjectWorkspaces(self.by_project, settings.workspace, counter.count)
 
     def build(self, label: str, show_progress: bool) -> list[dict]:
         samples: list[dict] = []
-        for file in progress_bar(self.files, f"FIM samples ({label})", show_progress):
-            if stable_unit(self.settings.seed, "fim-rate", file.key) >= self.settings.rate:
-                continue
-            self.report.add("files sampled")
-            samples.extend(self._file_samples(file))
+        try:
+            for file in progress_bar(self.files, f"FIM samples ({label})", show_progress):
+                if stable_unit(self.settings.seed, "fim-rate", file.key) >= self.settings.rate:
+                    continue
+                self.report.add("files sampled")
+                samples.extend(self._file_samples(file))
+        finally:
+            self.workspaces.close()
         return samples
 
     def _file_samples(self, file: SourceFile) -> list[dict]:
@@ -101,6 +110,7 @@ class FimBuilder:
             self.report.add(f"span {sample['span_type']}")
             self.report.add("repo-level" if sample["repo_level"] else "file-level")
             self.report.add("truncated to fit", int(sample["truncated"]))
+            self.report.add("with workspace signatures", int(bool(sample["workspace_files"])))
             samples.append(sample)
         return samples
 
@@ -139,6 +149,7 @@ class FimBuilder:
         chunks = editor_context(context_files)
         document = lines.text[: span.start] + lines.text[span.end :]
         before, after = fim_window(document, span.start)
+        pinned = self.workspaces.pinned(file, document, before, after)
         for _ in range(FIT_ATTEMPTS):
             if budget < 1:
                 return None
@@ -152,6 +163,7 @@ class FimBuilder:
                     path=file.project_path,
                     context=chunks,
                     prefix_share=self.settings.prefix_share,
+                    pinned=pinned.chunks,
                 )
             except ValueError:
                 return None
@@ -166,11 +178,15 @@ class FimBuilder:
                     assembled.suffix,
                     offset > 0 or suffix_end < len(lines.text),
                 )
-                context = [f.key for f in context_files] if assembled.context else []
+                kept = assembled.pinned_kept
+                context = [f.key for f in context_files] if assembled.context[kept:] else []
+                workspace = list(dict.fromkeys(pinned.files[:kept]))
                 cut = window.truncated or assembled.context_dropped > 0
                 if cut and budget < self.settings.prompt_budget:
                     self.report.add("cut shorter than the daemon would (long middle)")
-                return _record(assembled.prompt, completion, file, span, window, context, tokens)
+                return _record(
+                    assembled.prompt, completion, file, span, window, context, workspace, tokens
+                )
             budget -= tokens - self.settings.max_seq_len + SAFETY_TOKENS
         return None
 
@@ -209,6 +225,7 @@ def _record(
     span: Span,
     window: Window,
     context_files: list[str],
+    workspace_files: list[str],
     tokens: int,
 ) -> dict:
     return {
@@ -224,5 +241,6 @@ def _record(
         "span_type": span.kind,
         "repo_level": bool(context_files),
         "context_files": context_files,
+        "workspace_files": workspace_files,
         "tokens": tokens,
     }

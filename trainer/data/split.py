@@ -98,6 +98,7 @@ def _fim_files(fim: Mapping[str, list[dict]], name: str) -> Iterable[str]:
     for sample in fim.get(name, []):
         yield sample["file"]
         yield from sample["context_files"]
+        yield from sample.get("workspace_files", ())
 
 
 def _disjoint(what: str, where: tuple[str, str], left: set[str], right: set[str]) -> None:
