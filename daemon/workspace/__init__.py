@@ -10,10 +10,11 @@ pinned FIM context and chat notes; :func:`open_workspace` builds both from ``[wo
 from daemon.workspace.context import WorkspaceContext
 from daemon.workspace.index import BuildReport, WorkspaceIndex, db_path_for
 from daemon.workspace.paths import OutsideWorkspaceError, Roots, WorkspaceError, is_source
-from daemon.workspace.service import Workspace, open_workspace
+from daemon.workspace.service import MAX_QUERY_CHARS, Workspace, open_workspace
 from daemon.workspace.store import SymbolRow
 
 __all__ = [
+    "MAX_QUERY_CHARS",
     "BuildReport",
     "OutsideWorkspaceError",
     "Roots",

@@ -21,6 +21,9 @@ from fim import ContextFile
 
 log = logging.getLogger("bbj_coder.workspace")
 
+MAX_QUERY_CHARS = 200
+"""Longest symbol search query (the HTTP route and the MCP tool both refuse longer ones)."""
+
 
 @dataclass
 class Workspace:

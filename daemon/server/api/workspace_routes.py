@@ -17,10 +17,9 @@ from starlette.routing import Route
 from daemon.server.api.common import read_json, runtime_of
 from daemon.server.api.errors import ApiError
 from daemon.server.api.schemas import _Lenient
-from daemon.workspace import Workspace, WorkspaceError
+from daemon.workspace import MAX_QUERY_CHARS, Workspace, WorkspaceError
 
 MAX_LIMIT = 1000
-MAX_QUERY_CHARS = 200
 
 
 class WorkspaceFileUpdate(_Lenient):
