@@ -174,7 +174,7 @@ class Runtime:
         assert self.checker is not None
         service = ChatService(self.require_backend(), self.checker, self.config.check)
         if self.workspace is not None and self.workspace.ready.is_set():
-            service.workspace_note = self.workspace.context.chat_note
+            service.workspace_note = self.workspace.chat_note
         return service
 
     def record_fim(self, result: FimResult) -> None:

@@ -26,6 +26,11 @@ class OutsideWorkspaceError(WorkspaceError):
     """A path that lies outside every workspace root."""
 
 
+class WorkspaceUnavailableError(WorkspaceError):
+    """The index's SQLite file failed (closed, locked, damaged): the daemon's fault, not the
+    request's."""
+
+
 def is_source(path: str | Path) -> bool:
     return os.path.splitext(str(path))[1].lower() in SOURCE_SUFFIXES
 
