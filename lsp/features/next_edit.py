@@ -23,7 +23,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.workspace import TextDocument
 
 from daemon.client import DaemonClient, NextEditSuggestion
-from fim.next_edit import EditHistory, Hunk
+from daemon.config import NextEditSettings
+from fim.next_edit import EditHistory, Hunk, bounded
 from lsp.documents import cursor_at, display_path
 from lsp.events import DocumentChange, DocumentEvent
 from lsp.log import logger
@@ -85,6 +86,9 @@ class EditRecorder:
 
 
 def wire_hunks(history: EditHistory) -> list[dict[str, Any]]:
+    """The newest hunks within what the daemon accepts by default (larger histories get 400)."""
+    limits = NextEditSettings()
+    recent = bounded(history.hunks(), limits.max_history_hunks, limits.max_history_chars)
     return [
         {
             "path": h.path,
@@ -92,7 +96,7 @@ def wire_hunks(history: EditHistory) -> list[dict[str, Any]]:
             "original": Hunk.block(h.original),
             "updated": Hunk.block(h.updated),
         }
-        for h in history.hunks()
+        for h in recent
     ]
 
 
