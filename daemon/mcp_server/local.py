@@ -26,7 +26,6 @@ from daemon.services.fim import FimRequest
 from daemon.services.generate import (
     GenerateRequest,
     GenerateResult,
-    GenerateService,
     Progress,
 )
 
@@ -59,11 +58,7 @@ class LocalServices:
 
     async def generate(self, request: GenerateRequest, progress: Progress | None) -> GenerateResult:
         with self._runtime.lease() as slot:
-            runtime = self._runtime.bound(slot)
-            assert runtime.checker is not None
-            service = GenerateService.from_config(
-                runtime.require_backend(), runtime.checker, runtime.config
-            )
+            service = self._runtime.bound(slot).generate_service()
             return await service.run(request, progress)
 
     async def complete(self, prefix: str, suffix: str, path: str | None) -> Completion:

@@ -44,8 +44,7 @@ class BbjGenerateRequest(_Lenient):
 
 def generate_service(runtime: Runtime) -> GenerateService:
     """The service for this runtime's model; raises the backend's 503 reason when none."""
-    assert runtime.checker is not None
-    return GenerateService.from_config(runtime.require_backend(), runtime.checker, runtime.config)
+    return runtime.generate_service()
 
 
 async def bbj_generate(request: Request) -> Response:
