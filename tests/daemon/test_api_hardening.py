@@ -363,6 +363,7 @@ class _FailingBackend:
         (COMPLETIONS, {"model": "m", "prompt": "x", "stream": True}),
         ("/api/chat", {"model": "m", "messages": USER}),
         ("/api/generate", {"model": "m", "prompt": "x", "raw": True}),
+        ("/v1/bbj/generate", {"task": "print hello", "stream": True}),
     ],
 )
 def test_a_stream_failing_mid_answer_is_logged(tmp_path, caplog, path, body) -> None:

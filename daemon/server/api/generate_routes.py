@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 
 from pydantic import Field
@@ -32,6 +33,9 @@ from daemon.services.generate import (
 MAX_TASK_CHARS = 20_000
 MAX_CONTEXT_CHARS = 200_000
 NDJSON = "application/x-ndjson"
+
+
+log = logging.getLogger("bbj_coder.api")
 
 
 class BbjGenerateRequest(_Lenient):
@@ -81,6 +85,13 @@ async def _stream(service: GenerateService, wanted: GenerateRequest) -> AsyncIte
             yield _line({"result": task.result().to_dict()})
         except BbjCoderError as exc:
             yield _line({"error": {"message": str(exc), "type": type(exc).__name__}})
+        except Exception as exc:
+            log.exception("/v1/bbj/generate failed while streaming")
+            message = (
+                f"bbj-coder failed unexpectedly while generating ({type(exc).__name__}: {exc}); "
+                "the daemon log has the details."
+            )
+            yield _line({"error": {"message": message, "type": type(exc).__name__}})
     finally:
         task.cancel()
 
