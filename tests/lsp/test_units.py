@@ -263,3 +263,13 @@ def test_wire_hunks_keep_the_newest_within_the_daemons_character_limit() -> None
     chars = sum(len(h["original"]) + len(h["updated"]) for h in sent)
     assert chars <= NextEditSettings().max_history_chars
     assert [h["path"] for h in sent] == ["b.bbj", "c.bbj"]
+
+
+def test_file_path_of_a_windows_uri_has_no_leading_slash() -> None:
+    from lsp.features.workspace import file_path
+
+    path = file_path("file:///c%3A/Users/me/My%20App/Order.bbj")
+    assert path is not None and not path.startswith("/")
+    assert path.replace("\\", "/").lower() == "c:/users/me/my app/order.bbj"
+    assert file_path("file:///home/me/Order.bbj") == "/home/me/Order.bbj"
+    assert file_path("untitled:Untitled-1") is None
