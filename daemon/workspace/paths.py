@@ -60,6 +60,9 @@ class Roots:
             f"{path} is outside the workspace roots ({', '.join(map(str, self.roots)) or 'none'})."
         )
 
+    def _inside(self, resolved: Path) -> bool:
+        return any(resolved == root or resolved.is_relative_to(root) for root in self.roots)
+
     def contains(self, path: str | Path) -> bool:
         try:
             self.confine(path)
@@ -109,8 +112,10 @@ class Roots:
                 for name in sorted(files):
                     if not is_source(name):
                         continue
-                    path = Path(directory, name)
-                    if path in seen:
+                    # Resolved, as confine() and the store keep it: a link to a file already
+                    # seen is the same file, and a link out of the workspace is not part of it.
+                    path = _resolved(Path(directory, name))
+                    if path in seen or not self._inside(path):
                         continue
                     if len(found) >= max_files:
                         return found, True
