@@ -138,3 +138,18 @@ def test_offline_bundle_carries_the_mcp_templates(tmp_path: Path) -> None:
     shipped = tmp_path / "continue-config" / "mcp"
     for name in ("bbj-coder.json", "mcp.json", "claude_desktop_config.json", "README.md"):
         assert (shipped / name).read_text() == (TEMPLATES / name).read_text()
+
+
+def test_one_list_of_clients_and_one_token_masker() -> None:
+    from daemon.cli import mcp as mcp_cli
+    from daemon.setup import config_files
+    from daemon.setup.continuedev import install as continue_install
+    from daemon.setup.mcpclients import entries
+
+    assert mcp_cli.CLIENTS is entries.CLIENTS
+    assert not hasattr(continue_install, "mask_secrets")
+    text = 'apiKey: "ours-123"\nAuthorization: Bearer theirs-456\n'
+    shown = config_files.masked(text, ["ours-123"], every_key=True)
+    assert "ours-123" not in shown and "theirs-456" not in shown
+    kept = config_files.masked(text, ["ours-123"])  # a backup keeps other models' keys
+    assert "ours-123" not in kept and "theirs-456" in kept
