@@ -18,7 +18,12 @@ from starlette.types import Receive, Scope, Send
 
 from daemon.check import CheckResult
 from daemon.client import CheckDiagnostic, CheckReport
-from daemon.mcp_server.services import WORKSPACE_DISABLED, Completion, WorkspaceDisabledError
+from daemon.mcp_server.services import (
+    WORKSPACE_DISABLED,
+    Completion,
+    WorkspaceDisabledError,
+    call_client_key,
+)
 from daemon.mcp_server.tools import build_server
 from daemon.server.api.errors import error_body
 from daemon.server.runtime import Runtime
@@ -65,7 +70,7 @@ class LocalServices:
         with self._runtime.lease() as slot:
             runtime = self._runtime.bound(slot)
             fim = runtime.require_fim()
-            wanted = FimRequest(prefix=prefix, suffix=suffix, path=path, client="mcp")
+            wanted = FimRequest(prefix=prefix, suffix=suffix, path=path, client=call_client_key())
             result = await fim.complete(wanted, runtime.compile_gate())
             runtime.record_fim(result)
         check = result.check
@@ -75,6 +80,7 @@ class LocalServices:
             checker=check.checker if check else None,
             passed=check.passed if check else None,
             new_errors=check.new_errors if check else (),
+            superseded=result.superseded,
         )
 
     async def workspace_symbols(self, query: str, limit: int) -> list[dict[str, Any]]:

@@ -202,6 +202,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
             checker=done.checker,
             new_errors=list(done.new_errors),
             finish_reason=done.finish_reason,
+            superseded=done.superseded,
         )
 
     @server.tool(title="Explain a BBj compiler error")

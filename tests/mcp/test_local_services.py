@@ -78,3 +78,59 @@ async def test_a_session_manager_that_fails_to_start_is_retried(monkeypatch) -> 
     assert "could not start" in first.json()["error"]["message"]
     assert second.status_code == 200 and len(calls) == 2
     await asyncio.sleep(0)
+
+
+class _FimRecorder:
+    """Stands in for the runtime's FIM service: answers once both parallel calls arrived."""
+
+    def __init__(self) -> None:
+        self.clients: list[str] = []
+        self.both = asyncio.Event()
+
+    async def complete(self, request: Any, gate: Any) -> Any:
+        from daemon.services.fim import FimResult
+
+        self.clients.append(request.client)
+        if len(self.clients) == 2:
+            self.both.set()
+        await self.both.wait()
+        superseded = request.prefix == "stale"
+        return FimResult(text="" if superseded else "print 1", raw_text="", superseded=superseded)
+
+
+class _RuntimeWithFim:
+    def __init__(self, fim: _FimRecorder) -> None:
+        self.fim = fim
+        self.recorded: list[Any] = []
+
+    def lease(self) -> Any:
+        import contextlib
+
+        return contextlib.nullcontext(None)
+
+    def bound(self, slot: Any) -> _RuntimeWithFim:
+        return self
+
+    def require_fim(self) -> _FimRecorder:
+        return self.fim
+
+    def compile_gate(self) -> None:
+        return None
+
+    def record_fim(self, result: Any) -> None:
+        self.recorded.append(result)
+
+
+async def test_parallel_mcp_completions_do_not_share_a_supersession_key() -> None:
+    fim = _FimRecorder()
+    services = LocalServices(_RuntimeWithFim(fim))  # type: ignore[arg-type]
+    async with Client(build_server(services)) as client:
+        fresh, stale = await asyncio.gather(
+            client.call_tool("complete_bbj_code", {"prefix": "fresh"}),
+            client.call_tool("complete_bbj_code", {"prefix": "stale"}),
+        )
+    assert len(set(fim.clients)) == 2
+    assert fresh.structured_content is not None and stale.structured_content is not None
+    assert fresh.structured_content["completion"] == "print 1"
+    assert fresh.structured_content["superseded"] is False
+    assert stale.structured_content["superseded"] is True
