@@ -22,7 +22,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.workspace import TextDocument
 
-from daemon.client import DaemonClient, NextEditSuggestion
+from daemon.client import DaemonClient, DaemonHTTPError, NextEditSuggestion
 from daemon.config import NextEditSettings
 from fim.next_edit import EditHistory, Hunk, bounded
 from lsp.documents import cursor_at, display_path
@@ -130,12 +130,22 @@ async def suggest(
     context = [(c.path, c.text) for c in server.context.snapshot() if c.path != path]
     text = document.source
 
-    async def call(client: DaemonClient) -> NextEditSuggestion:
-        return await client.next_edit(
-            path, text, (line, character), edits=hunks, context=context, client=server.client_id
-        )
+    async def call(client: DaemonClient) -> NextEditSuggestion | None:
+        try:
+            return await client.next_edit(
+                path, text, (line, character), edits=hunks, context=context, client=server.client_id
+            )
+        except DaemonHTTPError as error:
+            if error.status not in (404, 409):
+                raise
+            if not server.next_edit_off:
+                logger.info("Next-edit suggestions are unavailable: %s", error)
+            server.next_edit_off = True
+            return None
 
     result = await link.request(call, "Next edit")
+    if result is not None:
+        server.next_edit_off = False
     current = server.bbj_document(uri)
     if result is None or current is None or current.version != version:
         return None
