@@ -126,7 +126,9 @@ def test_cli_installs_for_claude_and_refuses_unknown_clients(tmp_path: Path) -> 
     )
     bad = run_cli(tmp_path / "home", "mcp", "install", "--client", "emacs")
     assert done.returncode == 0, done.stderr
-    assert "bbj-coder" in servers("claude", target)
+    entry = servers("claude", target)["bbj-coder"]
+    # run_cli sets BBJ_CODER_HOME: a portable install's server must look for the same daemon.
+    assert entry["env"] == {"BBJ_CODER_HOME": str((tmp_path / "home").resolve())}
     assert again.returncode == 0 and "nothing changed" in again.stdout
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
