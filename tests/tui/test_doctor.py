@@ -449,7 +449,7 @@ async def test_with_the_daemon_down_doctor_expects_the_configured_port(
     assert outcome.verdict == "ok", outcome
 
 
-def test_continue_points_at_the_daemon_through_any_loopback_name() -> None:
+async def test_continue_points_at_the_daemon_through_any_loopback_name() -> None:
     from daemon.setup.doctor._continue import _points_at
 
     daemon_url = "http://127.0.0.1:8765"
