@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class Workspace:
     ready: asyncio.Event
     failure: str | None = None
     """Why the build or the watcher stopped, for ``GET /v1/bbj/workspace`` (None while fine)."""
-    _warned: bool = False
+    _warned: bool = field(default=False, init=False, repr=False)
 
     async def build(self) -> BuildReport:
         report = await asyncio.to_thread(self.index.build)
