@@ -49,7 +49,8 @@ Classes defined in other modules are named with their module::
     │   └── DaemonHTTPError            the daemon answered with an error status
     ├── WorkspaceError             daemon.workspace.paths: the workspace index cannot do what
     │   │                          was asked (off, unreadable index file, not a BBj file)
-    │   └── OutsideWorkspaceError      a path outside every workspace root
+    │   ├── OutsideWorkspaceError      a path outside every workspace root
+    │   └── WorkspaceUnavailableError  the index file fails (closed, locked, damaged)
     ├── DataError                  trainer.data.records: input `train data` cannot use
     │   ├── BadRecord                  trainer.data.chatml: one unusable ChatML line
     │   └── LeakageError               trainer.data.split: validation data in training data

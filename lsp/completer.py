@@ -32,10 +32,18 @@ async def complete_at(
     server: BbjLanguageServer, uri: str, position: types.Position
 ) -> CursorCompletion | None:
     """Ask the daemon to fill in at ``position`` of the open BBj document ``uri``."""
+    found, _superseded = await fill_at(server, uri, position)
+    return found
+
+
+async def fill_at(
+    server: BbjLanguageServer, uri: str, position: types.Position
+) -> tuple[CursorCompletion | None, bool]:
+    """:func:`complete_at`, also saying whether a newer request superseded this one."""
     link = await server.daemon_ready()
     document = server.bbj_document(uri)
     if document is None or not server.settings.inline_completion:
-        return None
+        return None, False
     version = document.version
     cursor = cursor_at(document, position)
     prefix, suffix = fim_window(document.source, cursor.offset)
@@ -51,8 +59,8 @@ async def complete_at(
     result = await link.request(fim, "Completion")
     current = server.bbj_document(uri)
     if result is None or current is None or current.version != version:
-        return None
+        return None, current is not None and current.version != version
     if result.superseded or not result.completion:
         logger.debug("No completion (superseded=%s)", result.superseded)
-        return None
-    return CursorCompletion(text=result.completion, position=cursor.position)
+        return None, result.superseded
+    return CursorCompletion(text=result.completion, position=cursor.position), False

@@ -43,7 +43,6 @@ LAUNCH_LOG = "daemon-started-by-lsp.log"
 
 UNREACHABLE = "daemon-unreachable"
 HTTP_ERROR = "daemon-http-error"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class DaemonLink:
@@ -138,7 +137,7 @@ class DaemonLink:
         return url, token
 
     async def _start(self, url: str) -> bool:
-        if urlsplit(url).hostname not in LOOPBACK_HOSTS:
+        if not is_loopback(url):
             self._warn_unreachable(url, "It is not on this machine, so it is not started here.")
             return False
         failed_at = self._failed_start_at

@@ -55,6 +55,9 @@ class BbjLanguageServer(LanguageServer):
         self.documents = DocumentEvents()
         self.edit_history = EditHistory()
         """Recent edits of the open BBj documents as hunks, sent with next-edit requests."""
+        self.next_edit_off = False
+        """The daemon answered next-edit with 404/409 (off, or the model cannot): inline
+        completion stops falling back to it until an explicit bbj/nextEdit succeeds."""
 
     def _current_settings(self) -> LspSettings:
         return self.settings

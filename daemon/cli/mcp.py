@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-CLIENTS = ("continue", "vscode", "claude")
+from daemon.setup.mcpclients.entries import CLIENTS
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -101,6 +101,17 @@ def validate(config: Config, origins: Mapping[str, Origin] | None = None) -> Non
     check(0 <= lookup <= 64, "next_edit.prompt_lookup_tokens", f"must be 0 to 64, got {lookup}")
     ngram = edit.prompt_lookup_ngram
     check(ngram >= 1, "next_edit.prompt_lookup_ngram", f"must be at least 1, got {ngram}")
+    for key in ("max_history_hunks", "max_history_chars"):
+        value = getattr(edit, key)
+        check(value >= 1, f"next_edit.{key}", f"must be at least 1, got {value}")
+    budget_ms = edit.time_budget_ms
+    check(budget_ms > 0, "next_edit.time_budget_ms", f"must be positive, got {budget_ms}")
+    prompt = edit.max_prompt_tokens
+    check(prompt >= 0, "next_edit.max_prompt_tokens", f"must not be negative, got {prompt}")
+    read_s = config.backend.upstream_read_timeout_s
+    check(read_s > 0, "backend.upstream_read_timeout_s", f"must be positive, got {read_s}")
+    retry_s = config.check.bbjcpl_retry_s
+    check(retry_s >= 0, "check.bbjcpl_retry_s", f"must not be negative, got {retry_s}")
     workspace = config.workspace
     check(workspace.budget_tokens >= 0, "workspace.budget_tokens", "must not be negative")
     check(workspace.max_files >= 1, "workspace.max_files", "must be at least 1")

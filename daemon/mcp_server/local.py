@@ -8,17 +8,22 @@ progress notifications before it) as an SSE stream, so no session outlives a req
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
-import httpx
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from daemon.check import CheckResult
 from daemon.client import CheckDiagnostic, CheckReport
-from daemon.mcp_server.services import WORKSPACE_DISABLED, Completion, WorkspaceDisabledError
+from daemon.mcp_server.services import (
+    WORKSPACE_DISABLED,
+    Completion,
+    WorkspaceDisabledError,
+    call_client_key,
+)
 from daemon.mcp_server.tools import build_server
 from daemon.server.api.errors import error_body
 from daemon.server.runtime import Runtime
@@ -26,9 +31,10 @@ from daemon.services.fim import FimRequest
 from daemon.services.generate import (
     GenerateRequest,
     GenerateResult,
-    GenerateService,
     Progress,
 )
+
+log = logging.getLogger("bbj_coder")
 
 MCP_PATH = "/mcp"
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -48,9 +54,8 @@ def _report(result: CheckResult) -> CheckReport:
 class LocalServices:
     """Serves through ``runtime``; each call pins the model it started with, like a request."""
 
-    def __init__(self, runtime: Runtime, app: ASGIApp) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._app = app  # the whole daemon app: workspace search goes through its route
 
     async def check(self, code: str, filename: str | None) -> CheckReport:
         assert self._runtime.checker is not None
@@ -58,18 +63,14 @@ class LocalServices:
 
     async def generate(self, request: GenerateRequest, progress: Progress | None) -> GenerateResult:
         with self._runtime.lease() as slot:
-            runtime = self._runtime.bound(slot)
-            assert runtime.checker is not None
-            service = GenerateService.from_config(
-                runtime.require_backend(), runtime.checker, runtime.config
-            )
+            service = self._runtime.bound(slot).generate_service()
             return await service.run(request, progress)
 
     async def complete(self, prefix: str, suffix: str, path: str | None) -> Completion:
         with self._runtime.lease() as slot:
             runtime = self._runtime.bound(slot)
             fim = runtime.require_fim()
-            wanted = FimRequest(prefix=prefix, suffix=suffix, path=path, client="mcp")
+            wanted = FimRequest(prefix=prefix, suffix=suffix, path=path, client=call_client_key())
             result = await fim.complete(wanted, runtime.compile_gate())
             runtime.record_fim(result)
         check = result.check
@@ -79,21 +80,14 @@ class LocalServices:
             checker=check.checker if check else None,
             passed=check.passed if check else None,
             new_errors=check.new_errors if check else (),
+            superseded=result.superseded,
         )
 
     async def workspace_symbols(self, query: str, limit: int) -> list[dict[str, Any]]:
-        transport = httpx.ASGITransport(app=self._app)
-        headers = {"Authorization": f"Bearer {self._runtime.token}"}
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://127.0.0.1", headers=headers
-        ) as client:
-            response = await client.get(
-                "/v1/bbj/workspace/symbols", params={"query": query, "limit": limit}
-            )
-        if response.status_code == 404:
+        workspace = self._runtime.workspace
+        if workspace is None:
             raise WorkspaceDisabledError(f"{WORKSPACE_DISABLED}.")
-        response.raise_for_status()
-        return [dict(s) for s in response.json()["symbols"]]
+        return [row.to_dict() for row in await workspace.search(query, limit)]
 
 
 class McpEndpoint:
@@ -105,11 +99,7 @@ class McpEndpoint:
         self._manager: StreamableHTTPSessionManager | None = None
         self._ready: asyncio.Event | None = None
         self._host: asyncio.Task[None] | None = None
-        self.app: ASGIApp | None = None
-
-    def bind(self, app: ASGIApp) -> None:
-        """The daemon app the tools may call back into (workspace search)."""
-        self.app = app
+        self._running = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
@@ -121,13 +111,22 @@ class McpEndpoint:
             await JSONResponse(body, 405, headers={"Allow": "POST"})(scope, receive, send)
             return
         manager = await self._started()
+        if manager is None:
+            message = (
+                "bbj-coder's MCP endpoint could not start; it tries again on the next request "
+                "and the daemon log has the details."
+            )
+            body = error_body(MCP_PATH, 503, message)
+            await JSONResponse(body, 503, headers={"Retry-After": "1"})(scope, receive, send)
+            return
         await manager.handle_request(scope, receive, send)
 
-    async def _started(self) -> StreamableHTTPSessionManager:
+    async def _started(self) -> StreamableHTTPSessionManager | None:
+        """The running session manager, or None when it failed to start (the next call
+        builds a fresh one: the SDK's manager runs only once)."""
         if self._ready is None:
             self._ready = asyncio.Event()
-            assert self.app is not None
-            server = build_server(LocalServices(self._runtime, self.app))
+            server = build_server(LocalServices(self._runtime))
             server.streamable_http_app(
                 streamable_http_path=MCP_PATH,
                 stateless_http=True,
@@ -136,16 +135,25 @@ class McpEndpoint:
                 max_request_body_size=MAX_BODY_BYTES,
             )
             self._manager = server.session_manager
-            self._host = asyncio.get_running_loop().create_task(self._run(self._manager))
-        await self._ready.wait()
-        assert self._manager is not None
+            self._host = asyncio.get_running_loop().create_task(
+                self._run(self._manager, self._ready)
+            )
+        ready = self._ready
+        await ready.wait()
+        if not self._running:
+            if self._ready is ready:
+                self._ready = None
+            return None
         return self._manager
 
-    async def _run(self, manager: StreamableHTTPSessionManager) -> None:
-        assert self._ready is not None
+    async def _run(self, manager: StreamableHTTPSessionManager, ready: asyncio.Event) -> None:
         try:
             async with manager.run():
-                self._ready.set()
+                self._running = True
+                ready.set()
                 await asyncio.Event().wait()  # until the daemon's event loop ends
+        except Exception:
+            log.exception("the MCP endpoint's session manager failed")
         finally:
-            self._ready.set()  # a manager that failed to start must not leave requests waiting
+            self._running = False
+            ready.set()  # a manager that failed to start must not leave requests waiting

@@ -42,6 +42,10 @@ class CompletionOut(BaseModel):
     checker: str | None
     new_errors: list[str]
     finish_reason: str
+    superseded: bool = Field(
+        default=False,
+        description="True when a newer request for the same client cancelled this one.",
+    )
 
 
 class ExplanationOut(BaseModel):

@@ -18,7 +18,12 @@ from daemon.client import (
     local_daemon,
 )
 from daemon.launcher import DaemonLauncher
-from daemon.mcp_server.services import WORKSPACE_DISABLED, Completion, WorkspaceDisabledError
+from daemon.mcp_server.services import (
+    WORKSPACE_DISABLED,
+    Completion,
+    WorkspaceDisabledError,
+    call_client_key,
+)
 from daemon.paths import AppPaths
 from daemon.services.generate import GenerateRequest, GenerateResult, Progress
 
@@ -107,7 +112,8 @@ class RemoteServices:
         )
 
     async def complete(self, prefix: str, suffix: str, path: str | None) -> Completion:
-        done = await self._call(lambda c: c.fim(prefix, suffix, path=path, client="mcp"))
+        key = call_client_key()
+        done = await self._call(lambda c: c.fim(prefix, suffix, path=path, client=key))
         check = done.check or {}
         return Completion(
             text=done.completion,
@@ -115,6 +121,7 @@ class RemoteServices:
             checker=check.get("checker"),
             passed=check.get("passed"),
             new_errors=tuple(check.get("new_errors", ())),
+            superseded=done.superseded,
         )
 
     async def workspace_symbols(self, query: str, limit: int) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ serve; the tools turn that into an MCP tool error.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +33,14 @@ class Completion:
     """None when the compile gate is off in the daemon's config."""
     passed: bool | None = None
     new_errors: tuple[str, ...] = ()
+    superseded: bool = False
+    """A newer request with the same client key cancelled this one (text is then empty)."""
+
+
+def call_client_key() -> str:
+    """A supersession key of its own for one MCP completion: agents do not type ahead, so
+    parallel calls must not cancel each other as an editor's keystrokes do."""
+    return f"mcp-{uuid.uuid4().hex}"
 
 
 class BbjServices(Protocol):

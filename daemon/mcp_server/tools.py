@@ -30,6 +30,7 @@ from daemon.mcp_server.models import (
 )
 from daemon.mcp_server.services import BbjServices
 from daemon.services.generate import MAX_ATTEMPTS, GenerateRequest, RequestableGeneration
+from daemon.workspace.service import MAX_QUERY_CHARS
 
 MAX_CODE_CHARS = 500_000
 """Longest program (or prefix + suffix) a tool accepts: far above any real BBj source file."""
@@ -201,6 +202,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
             checker=done.checker,
             new_errors=list(done.new_errors),
             finish_reason=done.finish_reason,
+            superseded=done.superseded,
         )
 
     @server.tool(title="Explain a BBj compiler error")
@@ -263,7 +265,7 @@ def build_server(services: BbjServices) -> BbjMcpServer:
     ) -> WorkspaceSearchOut:
         """Find classes, methods, fields, labels and DEF FNs in the workspace the daemon
         indexes, with their file, line, signature and doc comment."""
-        _limit("query", query, MAX_NAME_CHARS)
+        _limit("query", query, MAX_QUERY_CHARS)
         with _as_tool_error():
             symbols = await services.workspace_symbols(query, limit)
         return WorkspaceSearchOut(symbols=[SymbolOut.model_validate(s) for s in symbols])

@@ -141,7 +141,11 @@ async def _run_workspace(workspace: Workspace) -> None:
         if workspace.settings.watch:
             await workspace.watch()
     except (WorkspaceError, OSError) as exc:
+        workspace.failure = str(exc)
         log.warning("workspace index stopped: %s", exc)
+    except Exception as exc:
+        workspace.failure = f"the index build failed unexpectedly ({type(exc).__name__}: {exc})"
+        log.exception("workspace index stopped")
 
 
 def _server_class() -> type:

@@ -23,6 +23,14 @@ log = logging.getLogger("bbj_coder")
 class ReloadResult:
     changed: bool
     error: str | None = None
+    notes: tuple[str, ...] = ()
+    """What the reload could not apply (``[workspace]`` is read once, at start)."""
+
+
+WORKSPACE_NEEDS_RESTART = (
+    "[workspace] changed; the workspace index keeps the settings it started with until the "
+    "daemon restarts (bbj-coder stop, then bbj-coder serve)"
+)
 
 
 async def reload_runtime(runtime: Runtime) -> ReloadResult:
@@ -57,11 +65,15 @@ async def _reload(runtime: Runtime) -> ReloadResult:
         runtime.checker = select_checker(
             check.checker, check.bbjcpl or None, check.timeout_s, retry_s=check.bbjcpl_retry_s
         )
+    notes: tuple[str, ...] = ()
+    if config.workspace != runtime.config.workspace:
+        notes = (WORKSPACE_NEEDS_RESTART,)
+        log.warning("%s", WORKSPACE_NEEDS_RESTART)
     runtime.config = config
     runtime.swap(slot)
     runtime.reload_error = None
     log.info("reloaded: now serving %s from %s", name, path)
-    return ReloadResult(changed=True)
+    return ReloadResult(changed=True, notes=notes)
 
 
 def _with_new_settings(slot: ModelSlot, config: Config) -> ModelSlot:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon import __version__
-from daemon.backends.base import Backend, BackendInfo
+from daemon.backends.base import Backend, BackendInfo, GenerationStats
 from daemon.backends.fallback import NOT_NEEDED, Attempt, FallbackBackend
 from daemon.check import Checker, describe_checker, select_checker
 from daemon.config import Config
@@ -22,6 +22,7 @@ from daemon.server.loader import ModelSlot
 from daemon.server.metrics import Metrics
 from daemon.services.chat import ChatService
 from daemon.services.fim import CompileGate, FimResult, FimService
+from daemon.services.generate import GenerateService
 from daemon.services.next_edit import NextEditService
 from daemon.workspace import Workspace
 
@@ -174,8 +175,25 @@ class Runtime:
         assert self.checker is not None
         service = ChatService(self.require_backend(), self.checker, self.config.check)
         if self.workspace is not None and self.workspace.ready.is_set():
-            service.workspace_note = self.workspace.context.chat_note
+            service.workspace_note = self.workspace.chat_note
         return service
+
+    def generate_service(self) -> GenerateService:
+        """Checked generation on the served model, with chat's workspace note and metrics."""
+        assert self.checker is not None
+
+        def count(stats: GenerationStats) -> None:
+            self.metrics.observe_generation(
+                stats.prompt_tokens, stats.cached_tokens, stats.completion_tokens
+            )
+
+        return GenerateService.from_config(
+            self.require_backend(),
+            self.checker,
+            self.config,
+            chat=self.chat_service(),
+            on_stats=count,
+        )
 
     def record_fim(self, result: FimResult) -> None:
         if result.cached:

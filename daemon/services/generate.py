@@ -9,16 +9,17 @@ attempts it took and the errors that remain. MCP's ``generate_bbj_code`` and
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from daemon.backends.base import Backend, ChatMessage, SamplingParams
+from daemon.backends.base import Backend, ChatMessage, GenerationStats, SamplingParams
 from daemon.backends.chatml import DEFAULT_SYSTEM_PROMPT
 from daemon.check import Checker
 from daemon.config import CheckSettings, Config
 from daemon.errors import PromptTooLongError
-from daemon.services.chat import ChatService, Verdict, fix_request
+from daemon.services.chat import ChatService, Verdict, fix_request, with_workspace_note
 from daemon.services.codeblocks import extract_bbj_blocks
 from fim import describe_generation, detect_generation
 from fim.generation import UNKNOWN, GenerationReport
@@ -119,18 +120,41 @@ def split_answer(answer: str) -> tuple[str, str]:
 
 class GenerateService:
     def __init__(
-        self, backend: Backend, checker: Checker, settings: CheckSettings, params: SamplingParams
+        self,
+        backend: Backend,
+        checker: Checker,
+        settings: CheckSettings,
+        params: SamplingParams,
+        *,
+        chat: ChatService | None = None,
+        on_stats: Callable[[GenerationStats], None] | None = None,
     ) -> None:
-        self._chat = ChatService(backend, checker, settings)
+        """``chat`` (the runtime's, with its workspace note) replaces a bare chat service;
+        ``on_stats`` hears every model answer's token counts (the daemon's metrics)."""
+        self._chat = chat if chat is not None else ChatService(backend, checker, settings)
         self._params = params
+        self._on_stats = on_stats
 
     @classmethod
-    def from_config(cls, backend: Backend, checker: Checker, config: Config) -> GenerateService:
+    def from_config(
+        cls,
+        backend: Backend,
+        checker: Checker,
+        config: Config,
+        *,
+        chat: ChatService | None = None,
+        on_stats: Callable[[GenerationStats], None] | None = None,
+    ) -> GenerateService:
         """Sampled like a chat answer (``[chat]``), checked as ``[check]`` says."""
         params = SamplingParams(
             max_tokens=config.chat.max_tokens, temperature=config.chat.temperature
         )
-        return cls(backend, checker, config.check, params)
+        return cls(backend, checker, config.check, params, chat=chat, on_stats=on_stats)
+
+    def _prepare(self, request: GenerateRequest) -> tuple[GenerationReport, list[ChatMessage]]:
+        """Blocking (generation detection, workspace look-ups): runs in a worker thread."""
+        report = generation_for(request)
+        return report, with_workspace_note(build_messages(request, report), self._chat)
 
     async def run(
         self, request: GenerateRequest, progress: Progress | None = None
@@ -140,10 +164,9 @@ class GenerateService:
         :class:`PromptTooLongError` from the first attempt propagates (the request cannot be
         served); a later one ends the loop with the last, failing, code.
         """
-        report = generation_for(request)
+        report, conversation = await asyncio.to_thread(self._prepare, request)
         total = max(1, min(request.max_attempts, MAX_ATTEMPTS))
         tell = _Reporter(progress, total)
-        conversation = build_messages(request, report)
         code, explanation, notes = "", "", []
         verdict = Verdict(has_code=False, ok=False, checker=self._chat.checker.name)
         attempt = 0
@@ -200,6 +223,8 @@ class GenerateService:
             return "".join(chunks)
         finally:
             stream.cancel()
+            if self._on_stats is not None:
+                self._on_stats(stream.stats)
 
 
 class _Reporter:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Iterable
@@ -71,10 +72,17 @@ def current_token() -> str | None:
         return None
 
 
-def masked(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with the current token and ``secrets`` replaced by a placeholder."""
+SECRET_PATTERN = re.compile(r"""(Bearer\s+|apiKey["']?\s*:\s*["']?)([^\s"',}]+)""")
+"""A bearer token or an ``apiKey`` value in a config's text (group 2 is the secret)."""
+
+
+def masked(text: str, secrets: Iterable[str] = (), *, every_key: bool = False) -> str:
+    """``text`` with the current token and ``secrets`` replaced by a placeholder; with
+    ``every_key`` (for showing, never for a backup) every bearer token and API key too."""
     for secret in {current_token(), *secrets} - {None, ""}:
         text = text.replace(secret, TOKEN_MASK)  # type: ignore[arg-type]
+    if every_key:
+        text = SECRET_PATTERN.sub(lambda m: m.group(1) + TOKEN_MASK, text)
     return text
 
 

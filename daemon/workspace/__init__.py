@@ -9,11 +9,18 @@ pinned FIM context and chat notes; :func:`open_workspace` builds both from ``[wo
 
 from daemon.workspace.context import WorkspaceContext
 from daemon.workspace.index import BuildReport, WorkspaceIndex, db_path_for
-from daemon.workspace.paths import OutsideWorkspaceError, Roots, WorkspaceError, is_source
-from daemon.workspace.service import Workspace, open_workspace
+from daemon.workspace.paths import (
+    OutsideWorkspaceError,
+    Roots,
+    WorkspaceError,
+    WorkspaceUnavailableError,
+    is_source,
+)
+from daemon.workspace.service import MAX_QUERY_CHARS, Workspace, open_workspace
 from daemon.workspace.store import SymbolRow
 
 __all__ = [
+    "MAX_QUERY_CHARS",
     "BuildReport",
     "OutsideWorkspaceError",
     "Roots",
@@ -22,6 +29,7 @@ __all__ = [
     "WorkspaceContext",
     "WorkspaceError",
     "WorkspaceIndex",
+    "WorkspaceUnavailableError",
     "db_path_for",
     "is_source",
     "open_workspace",

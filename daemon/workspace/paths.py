@@ -26,6 +26,11 @@ class OutsideWorkspaceError(WorkspaceError):
     """A path that lies outside every workspace root."""
 
 
+class WorkspaceUnavailableError(WorkspaceError):
+    """The index's SQLite file failed (closed, locked, damaged): the daemon's fault, not the
+    request's."""
+
+
 def is_source(path: str | Path) -> bool:
     return os.path.splitext(str(path))[1].lower() in SOURCE_SUFFIXES
 
@@ -61,6 +66,9 @@ class Roots:
         raise OutsideWorkspaceError(
             f"{path} is outside the workspace roots ({', '.join(map(str, self.roots)) or 'none'})."
         )
+
+    def _inside(self, resolved: Path) -> bool:
+        return any(resolved == root or resolved.is_relative_to(root) for root in self.roots)
 
     def contains(self, path: str | Path) -> bool:
         try:
@@ -111,8 +119,10 @@ class Roots:
                 for name in sorted(files):
                     if not is_source(name):
                         continue
-                    path = Path(directory, name)
-                    if path in seen:
+                    # Resolved, as confine() and the store keep it: a link to a file already
+                    # seen is the same file, and a link out of the workspace is not part of it.
+                    path = _resolved(Path(directory, name))
+                    if path in seen or not self._inside(path):
                         continue
                     if len(found) >= max_files:
                         return found, True

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from daemon.config import WorkspaceSettings
 from daemon.workspace.context import TokenCounter, WorkspaceContext
 from daemon.workspace.index import BuildReport, WorkspaceIndex, db_path_for
-from daemon.workspace.paths import Roots, is_source
+from daemon.workspace.paths import Roots, WorkspaceError, is_source
 from daemon.workspace.store import SymbolRow
 from fim import ContextFile
 
 log = logging.getLogger("bbj_coder.workspace")
+
+MAX_QUERY_CHARS = 200
+"""Longest symbol search query (the HTTP route and the MCP tool both refuse longer ones)."""
 
 
 @dataclass
@@ -28,6 +31,9 @@ class Workspace:
     context: WorkspaceContext
     settings: WorkspaceSettings
     ready: asyncio.Event
+    failure: str | None = None
+    """Why the build or the watcher stopped, for ``GET /v1/bbj/workspace`` (None while fine)."""
+    _warned: bool = field(default=False, init=False, repr=False)
 
     async def build(self) -> BuildReport:
         report = await asyncio.to_thread(self.index.build)
@@ -52,13 +58,32 @@ class Workspace:
 
     async def status(self) -> dict[str, Any]:
         status = await asyncio.to_thread(self.index.status)
-        return {**status, "ready": self.ready.is_set()}
+        return {**status, "ready": self.ready.is_set(), "error": self.failure}
 
     def pinned(
         self, path: str | None, prefix: str, suffix: str, count_tokens: TokenCounter
     ) -> tuple[ContextFile, ...]:
-        """Blocking: the FIM service calls it from its prompt-assembly thread."""
-        return self.context.pinned(path, prefix, suffix, count_tokens)
+        """Blocking: the FIM service calls it from its prompt-assembly thread. A failing index
+        gives no context rather than a failed completion (logged once)."""
+        try:
+            return self.context.pinned(path, prefix, suffix, count_tokens)
+        except WorkspaceError as exc:
+            self._warn(exc)
+            return ()
+
+    def chat_note(self, text: str, count_tokens: TokenCounter | None = None) -> str:
+        """Blocking: definitions of the workspace symbols ``text`` names, or "" when the index
+        fails (logged once): the index is an extra, it never breaks an answer."""
+        try:
+            return self.context.chat_note(text, count_tokens)
+        except WorkspaceError as exc:
+            self._warn(exc)
+            return ""
+
+    def _warn(self, exc: WorkspaceError) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("workspace index left out of prompts: %s", exc)
 
     async def watch(self) -> None:
         """Re-index files as they change on disk, until cancelled."""

@@ -12,12 +12,13 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.check import Outline
-from daemon.workspace.paths import WorkspaceError
+from daemon.workspace.paths import WorkspaceError, WorkspaceUnavailableError
 
 log = logging.getLogger("bbj_coder.workspace")
 
@@ -118,14 +119,26 @@ class IndexStore:
         db.executescript(_SCHEMA)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
-    def close(self) -> None:
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """The connection to oneself, with SQLite's errors (a closed, locked or damaged file)
+        told as :class:`WorkspaceError`."""
         with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise WorkspaceUnavailableError(
+                    f"The workspace index {self.db_path} failed: {exc}"
+                ) from exc
+
+    def close(self) -> None:
+        with self._guard():
             self._db.close()
 
     # writing ----------------------------------------------------------------------------------
     def stamps(self) -> dict[str, tuple[int, int]]:
         """Path → (mtime_ns, size) of every indexed file."""
-        with self._lock:
+        with self._guard():
             rows = self._db.execute("SELECT path, mtime_ns, size FROM files").fetchall()
         return {path: (mtime, size) for path, mtime, size in rows}
 
@@ -134,7 +147,7 @@ class IndexStore:
     ) -> None:
         """Put ``(path, display, mtime_ns, size, outline)`` entries and drop ``removed``
         paths, all in one transaction."""
-        with self._lock:
+        with self._guard():
             self._db.execute("BEGIN")
             try:
                 for path in removed:
@@ -183,11 +196,11 @@ class IndexStore:
 
     # reading ----------------------------------------------------------------------------------
     def file_count(self) -> int:
-        with self._lock:
+        with self._guard():
             return int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
 
     def has_file(self, path: str) -> bool:
-        with self._lock:
+        with self._guard():
             row = self._db.execute("SELECT 1 FROM files WHERE path = ?", (path,)).fetchone()
         return row is not None
 
@@ -202,7 +215,7 @@ class IndexStore:
             "ORDER BY (s.folded = ?) DESC, (substr(s.folded, 1, ?) = ?) DESC, "
             "(s.kind IN ('class', 'interface')) DESC, s.folded, f.display, s.seq LIMIT ?"
         )
-        with self._lock:
+        with self._guard():
             rows = self._db.execute(sql, (pattern, folded, len(folded), folded, limit)).fetchall()
         return [SymbolRow(*row) for row in rows]
 
@@ -213,7 +226,7 @@ class IndexStore:
             f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.path = s.path "
             f"WHERE s.folded = ? AND s.kind IN ({marks}) ORDER BY f.display, s.seq"
         )
-        with self._lock:
+        with self._guard():
             rows = self._db.execute(sql, (name.casefold(), *kinds)).fetchall()
         return [SymbolRow(*row) for row in rows]
 
@@ -223,20 +236,20 @@ class IndexStore:
             f"SELECT {_SYMBOL_COLUMNS} FROM symbols s JOIN files f ON f.path = s.path "
             "WHERE s.path = ? ORDER BY s.seq"
         )
-        with self._lock:
+        with self._guard():
             rows = self._db.execute(sql, (path,)).fetchall()
         return [SymbolRow(*row) for row in rows]
 
     def enters(self, path: str) -> list[tuple[str | None, str]]:
         """``(label, params)`` of every ``ENTER`` in the file at ``path``."""
-        with self._lock:
+        with self._guard():
             rows = self._db.execute(
                 "SELECT label, params FROM enters WHERE path = ? ORDER BY line", (path,)
             ).fetchall()
         return [(label, params) for label, params in rows]
 
     def display_of(self, path: str) -> str | None:
-        with self._lock:
+        with self._guard():
             row = self._db.execute("SELECT display FROM files WHERE path = ?", (path,)).fetchone()
         return None if row is None else str(row[0])
 
@@ -254,7 +267,7 @@ class IndexStore:
             "('class', 'interface', 'method', 'function', 'label') "
             "ORDER BY (s.kind IN ('class', 'interface')) DESC, f.display, s.seq"
         )
-        with self._lock:
+        with self._guard():
             rows = [SymbolRow(*row) for row in self._db.execute(sql, folded).fetchall()]
         counts: dict[str, int] = {}
         for row in rows:

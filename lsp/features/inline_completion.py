@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lsp.completer import complete_at
+from lsp.completer import fill_at
 from lsp.features import next_edit
 
 if TYPE_CHECKING:
@@ -22,9 +22,11 @@ def setup(server: BbjLanguageServer) -> None:
     async def inline_completion(
         params: types.InlineCompletionParams,
     ) -> list[types.InlineCompletionItem]:
-        found = await complete_at(server, params.text_document.uri, params.position)
+        found, superseded = await fill_at(server, params.text_document.uri, params.position)
         if found is None:
-            if server.settings.next_edit:  # nothing to insert: maybe the line wants changing
+            # Nothing to insert: maybe the line wants changing. Not when a newer keystroke
+            # took over, nor when the daemon said next-edit is off or unsupported.
+            if server.settings.next_edit and not superseded and not server.next_edit_off:
                 item = await next_edit.inline_item(
                     server, params.text_document.uri, params.position
                 )

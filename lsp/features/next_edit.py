@@ -22,8 +22,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.workspace import TextDocument
 
-from daemon.client import DaemonClient, NextEditSuggestion
-from fim.next_edit import EditHistory, Hunk
+from daemon.client import DaemonClient, DaemonHTTPError, NextEditSuggestion
+from daemon.config import NextEditSettings
+from fim.next_edit import EditHistory, Hunk, bounded
 from lsp.documents import cursor_at, display_path
 from lsp.events import DocumentChange, DocumentEvent
 from lsp.log import logger
@@ -85,6 +86,9 @@ class EditRecorder:
 
 
 def wire_hunks(history: EditHistory) -> list[dict[str, Any]]:
+    """The newest hunks within what the daemon accepts by default (larger histories get 400)."""
+    limits = NextEditSettings()
+    recent = bounded(history.hunks(), limits.max_history_hunks, limits.max_history_chars)
     return [
         {
             "path": h.path,
@@ -92,7 +96,7 @@ def wire_hunks(history: EditHistory) -> list[dict[str, Any]]:
             "original": Hunk.block(h.original),
             "updated": Hunk.block(h.updated),
         }
-        for h in history.hunks()
+        for h in recent
     ]
 
 
@@ -126,12 +130,22 @@ async def suggest(
     context = [(c.path, c.text) for c in server.context.snapshot() if c.path != path]
     text = document.source
 
-    async def call(client: DaemonClient) -> NextEditSuggestion:
-        return await client.next_edit(
-            path, text, (line, character), edits=hunks, context=context, client=server.client_id
-        )
+    async def call(client: DaemonClient) -> NextEditSuggestion | None:
+        try:
+            return await client.next_edit(
+                path, text, (line, character), edits=hunks, context=context, client=server.client_id
+            )
+        except DaemonHTTPError as error:
+            if error.status not in (404, 409):
+                raise
+            if not server.next_edit_off:
+                logger.info("Next-edit suggestions are unavailable: %s", error)
+            server.next_edit_off = True
+            return None
 
     result = await link.request(call, "Next edit")
+    if result is not None:
+        server.next_edit_off = False
     current = server.bbj_document(uri)
     if result is None or current is None or current.version != version:
         return None

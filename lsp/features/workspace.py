@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
 from daemon.client import DaemonClient, DaemonClientError, DaemonHTTPError
 from lsp.events import DocumentChange, DocumentEvent
@@ -53,9 +54,11 @@ def to_symbol_information(symbol: dict[str, Any]) -> types.SymbolInformation:
 
 
 def file_path(uri: str) -> str | None:
-    """The local path of a ``file:`` URI (None for other schemes)."""
-    parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme == "file" else None
+    """The local path of a ``file:`` URI (None for other schemes); a Windows drive URI gives
+    ``c:\\...`` there, not ``/C:/...``."""
+    if urlparse(uri).scheme != "file":
+        return None
+    return to_fs_path(uri)
 
 
 class WorkspaceSync:

@@ -248,7 +248,33 @@ def test_json_mode_and_logprobs_need_the_embedded_backend() -> None:
             return BackendInfo("ollama", "m", "", 4096, None, "Q4")
 
     with pytest.raises(ApiError, match=r"'response_format' needs the embedded llama\.cpp"):
-        response_format_grammar(OllamaServed(), {"type": "json_object"})  # type: ignore[arg-type]
+        asyncio.run(response_format_grammar(OllamaServed(), {"type": "json_object"}))  # type: ignore[arg-type]
+
+
+def test_a_json_schema_grammar_is_compiled_off_the_event_loop(monkeypatch) -> None:
+    import threading
+
+    from llama_cpp import llama_grammar
+
+    from daemon.server.api.structured import response_format_grammar
+
+    class NothingServed:
+        def backend_info(self) -> None:
+            return None
+
+    threads: list[str] = []
+    real = llama_grammar.json_schema_to_gbnf
+
+    def convert(schema: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return real(schema, *args, **kwargs)
+
+    monkeypatch.setattr(llama_grammar, "json_schema_to_gbnf", convert)
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    wanted = {"type": "json_schema", "json_schema": {"name": "n", "schema": schema}}
+    grammar = asyncio.run(response_format_grammar(NothingServed(), wanted))  # type: ignore[arg-type]
+    assert grammar and "name" in grammar
+    assert threads and threads[0] != threading.current_thread().name
 
 
 def test_text_response_format_is_accepted(daemon) -> None:
@@ -363,6 +389,7 @@ class _FailingBackend:
         (COMPLETIONS, {"model": "m", "prompt": "x", "stream": True}),
         ("/api/chat", {"model": "m", "messages": USER}),
         ("/api/generate", {"model": "m", "prompt": "x", "raw": True}),
+        ("/v1/bbj/generate", {"task": "print hello", "stream": True}),
     ],
 )
 def test_a_stream_failing_mid_answer_is_logged(tmp_path, caplog, path, body) -> None:

@@ -81,6 +81,24 @@ def test_values_out_of_range(tmp_path: Path) -> None:
         load_config(None, environ={"BBJ_CODER_CHECK_CHAT": "maybe"})
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("next_edit", "max_history_hunks", "0"),
+        ("next_edit", "max_history_chars", "0"),
+        ("next_edit", "time_budget_ms", "0"),
+        ("next_edit", "max_prompt_tokens", "-1"),
+        ("backend", "upstream_read_timeout_s", "0"),
+        ("check", "bbjcpl_retry_s", "-0.5"),
+    ],
+)
+def test_limits_and_timeouts_out_of_range(
+    tmp_path: Path, section: str, key: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"{section}\.{key} must"):
+        load_config(write(tmp_path, f"[{section}]\n{key} = {value}\n"), environ={})
+
+
 def test_describe_round_trips_as_toml(tmp_path: Path) -> None:
     import tomllib
 

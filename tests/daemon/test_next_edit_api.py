@@ -72,3 +72,11 @@ def test_the_route_needs_the_token(daemon) -> None:
 
     response = httpx.post(daemon.url + ROUTE, json=body())
     assert response.status_code == 401
+
+
+def test_the_routes_format_list_names_fim_formats_not_next_edit_formats() -> None:
+    from daemon.config import FIM_FORMAT_NAMES
+    from daemon.server.api import next_edit_route
+
+    assert not hasattr(next_edit_route, "NEXT_EDIT_FORMATS")  # that name is fim.next_edit's
+    assert set(next_edit_route.FILE_SEP_FIM_FORMATS) <= set(FIM_FORMAT_NAMES)

@@ -50,6 +50,16 @@ def test_reload_with_nothing_changed_is_a_no_op(store_daemon) -> None:
     assert response.status_code == 200 and response.json()["changed"] is False
 
 
+def test_a_workspace_change_says_it_needs_a_restart(store_daemon, tmp_path) -> None:
+    config = store_daemon.home / "config" / "config.toml"
+    config.write_text(f"[workspace]\nroots = [{str(tmp_path)!r}]\n")
+    response = _reload(store_daemon)
+    assert response.status_code == 200, response.text
+    (note,) = response.json()["notes"]
+    assert "[workspace] changed" in note and "restart" in note
+    assert _reload(store_daemon).json()["notes"] == []
+
+
 def test_invalid_config_keeps_the_old_one_and_health_says_why(store_daemon) -> None:
     config = store_daemon.home / "config" / "config.toml"
     config.write_text('[fim]\nmax_tokens = "lots"\n')

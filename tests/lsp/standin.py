@@ -42,6 +42,10 @@ class StandInDaemon:
     next_edits: list[dict[str, Any]] = field(default_factory=list)
     """What ``/v1/bbj/next-edit`` answers (daemon-shaped ``{range, new_text}``)."""
     last_next_edit: dict[str, Any] | None = None
+    next_edit_requests: int = 0
+    next_edit_status: int | None = None
+    """When set, ``/v1/bbj/next-edit`` answers this error status (404: off, 409: unsupported)."""
+    fim_superseded: bool = False
 
     @property
     def url(self) -> str:
@@ -81,15 +85,18 @@ def build_app(state: StandInDaemon) -> Starlette:
             {
                 "completion": state.fim_completion,
                 "cached": False,
-                "superseded": False,
+                "superseded": state.fim_superseded,
                 "finish_reason": "stop",
                 "timings": {},
             }
         )
 
     async def next_edit(request: Request) -> Response:
+        state.next_edit_requests += 1
         if state.fail_status:
             return _failure(state.fail_status)
+        if state.next_edit_status:
+            return _failure(state.next_edit_status)
         state.last_next_edit = await request.json()
         reason = None if state.next_edits else "no_change"
         return JSONResponse({"edits": state.next_edits, "reason": reason, "superseded": False})

@@ -113,6 +113,38 @@ async def test_an_edit_on_the_cursor_line_is_offered_as_ghost_text(
     )
 
 
+@pytest.mark.parametrize("status", [404, 409])
+async def test_next_edit_off_or_unsupported_is_not_asked_again_on_every_pause(
+    standin: StandInDaemon, tmp_path: Path, status: int
+) -> None:
+    standin.fim_completion = ""
+    standin.next_edit_status = status
+    async with lsp_session(
+        lsp_env(tmp_path), capabilities(VSCODE), initialization_options=standin_options(standin)
+    ) as client:
+        uri = open_document(client, tmp_path / "o.bbj", BEFORE)
+        for _ in range(3):
+            assert (
+                await client.text_document_inline_completion_async(inline_params(uri, 1, 6)) == []
+            )
+    assert standin.fim_requests == 3
+    assert standin.next_edit_requests == 1
+
+
+async def test_a_superseded_completion_does_not_fall_back_to_next_edit(
+    standin: StandInDaemon, tmp_path: Path
+) -> None:
+    standin.fim_completion = ""
+    standin.fim_superseded = True
+    async with lsp_session(
+        lsp_env(tmp_path), capabilities(VSCODE), initialization_options=standin_options(standin)
+    ) as client:
+        uri = open_document(client, tmp_path / "s.bbj", BEFORE)
+        assert await client.text_document_inline_completion_async(inline_params(uri, 1, 6)) == []
+    assert standin.fim_requests == 1
+    assert standin.next_edit_requests == 0
+
+
 async def test_bad_params_are_an_invalid_params_error(
     standin: StandInDaemon, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import pytest
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from fim.next_edit import EditHistory
 from lsp.completer import CursorCompletion
 from lsp.documents import (
     MAX_PREFIX_CHARS,
@@ -248,3 +249,27 @@ def test_completion_item_label_and_edit() -> None:
     assert isinstance(item.text_edit, types.TextEdit)
     assert item.text_edit.range == types.Range(start=position, end=position)
     assert item.text_edit.new_text == "\n  print x$\nnext i"
+
+
+def test_wire_hunks_keep_the_newest_within_the_daemons_character_limit() -> None:
+    from daemon.config import NextEditSettings
+    from lsp.features.next_edit import wire_hunks
+
+    history = EditHistory()
+    for name in "abc":
+        history.open(f"{name}.bbj", "x = 1\n")
+        history.update(f"{name}.bbj", f"rem {name * 7000}\n")
+    sent = wire_hunks(history)
+    chars = sum(len(h["original"]) + len(h["updated"]) for h in sent)
+    assert chars <= NextEditSettings().max_history_chars
+    assert [h["path"] for h in sent] == ["b.bbj", "c.bbj"]
+
+
+def test_file_path_of_a_windows_uri_has_no_leading_slash() -> None:
+    from lsp.features.workspace import file_path
+
+    path = file_path("file:///c%3A/Users/me/My%20App/Order.bbj")
+    assert path is not None and not path.startswith("/")
+    assert path.replace("\\", "/").lower() == "c:/users/me/my app/order.bbj"
+    assert file_path("file:///home/me/Order.bbj") == "/home/me/Order.bbj"
+    assert file_path("untitled:Untitled-1") is None

@@ -126,7 +126,9 @@ def test_cli_installs_for_claude_and_refuses_unknown_clients(tmp_path: Path) -> 
     )
     bad = run_cli(tmp_path / "home", "mcp", "install", "--client", "emacs")
     assert done.returncode == 0, done.stderr
-    assert "bbj-coder" in servers("claude", target)
+    entry = servers("claude", target)["bbj-coder"]
+    # run_cli sets BBJ_CODER_HOME: a portable install's server must look for the same daemon.
+    assert entry["env"] == {"BBJ_CODER_HOME": str((tmp_path / "home").resolve())}
     assert again.returncode == 0 and "nothing changed" in again.stdout
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
@@ -138,3 +140,18 @@ def test_offline_bundle_carries_the_mcp_templates(tmp_path: Path) -> None:
     shipped = tmp_path / "continue-config" / "mcp"
     for name in ("bbj-coder.json", "mcp.json", "claude_desktop_config.json", "README.md"):
         assert (shipped / name).read_text() == (TEMPLATES / name).read_text()
+
+
+def test_one_list_of_clients_and_one_token_masker() -> None:
+    from daemon.cli import mcp as mcp_cli
+    from daemon.setup import config_files
+    from daemon.setup.continuedev import install as continue_install
+    from daemon.setup.mcpclients import entries
+
+    assert mcp_cli.CLIENTS is entries.CLIENTS
+    assert not hasattr(continue_install, "mask_secrets")
+    text = 'apiKey: "ours-123"\nAuthorization: Bearer theirs-456\n'
+    shown = config_files.masked(text, ["ours-123"], every_key=True)
+    assert "ours-123" not in shown and "theirs-456" not in shown
+    kept = config_files.masked(text, ["ours-123"])  # a backup keeps other models' keys
+    assert "ours-123" not in kept and "theirs-456" in kept

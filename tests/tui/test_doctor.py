@@ -447,3 +447,13 @@ async def test_with_the_daemon_down_doctor_expects_the_configured_port(
     _write_yaml(tmp_path / "c", {**OPENAI, "apiBase": "http://127.0.0.1:12077/v1"})
     outcome = check_continue(replace(context, token=None), tmp_path / "c")
     assert outcome.verdict == "ok", outcome
+
+
+async def test_continue_points_at_the_daemon_through_any_loopback_name() -> None:
+    from daemon.setup.doctor._continue import _points_at
+
+    daemon_url = "http://127.0.0.1:8765"
+    for base in ("http://127.0.0.2:8765/v1", "http://LOCALHOST:8765/v1", "http://[::1]:8765/v1"):
+        assert _points_at({"apiBase": base}, daemon_url), base
+    assert not _points_at({"apiBase": "http://10.0.0.5:8765/v1"}, daemon_url)
+    assert not _points_at({"apiBase": "http://127.0.0.1:9999/v1"}, daemon_url)

@@ -129,3 +129,17 @@ def test_a_damaged_index_file_is_rebuilt(tree: Tree) -> None:
     tree.db.write_bytes(b"this is not a SQLite database" * 100)
     index = tree.index()
     assert index.status()["files"] == 5 and names(index, "total") == [("method", "total")]
+
+
+def test_a_symlinked_file_is_indexed_once_and_a_link_out_of_the_workspace_not_at_all(
+    tree: Tree, tmp_path: Path
+) -> None:
+    (tree.root / "alias.bbj").symlink_to(tree.customer)
+    outside = tmp_path / "elsewhere" / "Secret.bbj"
+    outside.parent.mkdir()
+    outside.write_text("class public Secret\nclassend\n")
+    (tree.root / "secret.bbj").symlink_to(outside)
+    index = tree.index()
+    assert index.status()["files"] == 5
+    assert names(index, "getname") == [("method", "getName")]
+    assert names(index, "secret") == []

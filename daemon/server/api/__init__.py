@@ -105,7 +105,6 @@ def create_app(runtime: Runtime) -> Starlette:
         },
     )
     app.state.runtime = runtime
-    mcp_endpoint.bind(app)
     return app
 
 

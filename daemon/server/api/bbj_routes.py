@@ -99,7 +99,8 @@ async def admin_reload(request: Request) -> Response:
     result = await reload_runtime(runtime)
     if result.error is not None:
         raise ApiError(409, result.error, code="reload_failed")
-    return JSONResponse({"changed": result.changed, "health": health_payload(runtime)})
+    answer = {"changed": result.changed, "health": health_payload(runtime)}
+    return JSONResponse({**answer, "notes": list(result.notes)})
 
 
 async def metrics(request: Request) -> Response:

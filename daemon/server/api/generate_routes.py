@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 
 from pydantic import Field
@@ -34,6 +35,9 @@ MAX_CONTEXT_CHARS = 200_000
 NDJSON = "application/x-ndjson"
 
 
+log = logging.getLogger("bbj_coder.api")
+
+
 class BbjGenerateRequest(_Lenient):
     task: str = Field(min_length=1, max_length=MAX_TASK_CHARS)
     context_code: str = Field(default="", max_length=MAX_CONTEXT_CHARS)
@@ -44,8 +48,7 @@ class BbjGenerateRequest(_Lenient):
 
 def generate_service(runtime: Runtime) -> GenerateService:
     """The service for this runtime's model; raises the backend's 503 reason when none."""
-    assert runtime.checker is not None
-    return GenerateService.from_config(runtime.require_backend(), runtime.checker, runtime.config)
+    return runtime.generate_service()
 
 
 async def bbj_generate(request: Request) -> Response:
@@ -82,6 +85,13 @@ async def _stream(service: GenerateService, wanted: GenerateRequest) -> AsyncIte
             yield _line({"result": task.result().to_dict()})
         except BbjCoderError as exc:
             yield _line({"error": {"message": str(exc), "type": type(exc).__name__}})
+        except Exception as exc:
+            log.exception("/v1/bbj/generate failed while streaming")
+            message = (
+                f"bbj-coder failed unexpectedly while generating ({type(exc).__name__}: {exc}); "
+                "the daemon log has the details."
+            )
+            yield _line({"error": {"message": message, "type": type(exc).__name__}})
     finally:
         task.cancel()
 

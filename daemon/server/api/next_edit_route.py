@@ -25,7 +25,8 @@ from daemon.services.next_edit import NextEditRequest, NextEditResult
 from fim import ContextFile
 from fim.next_edit import CursorOutOfRangeError, Hunk, Position
 
-NEXT_EDIT_FORMATS = ("qwen2.5-coder",)  # FIM formats whose vocabulary has <|file_sep|>
+FILE_SEP_FIM_FORMATS = ("qwen2.5-coder",)
+"""FIM formats whose vocabulary has <|file_sep|>, which the next-edit prompt needs."""
 
 
 def _request(
@@ -93,7 +94,7 @@ async def bbj_next_edit(request: Request) -> Response:
     with backend_errors():
         service = runtime.next_edit_service()
         fmt = service.backend.info().fim_format
-        if fmt not in NEXT_EDIT_FORMATS:
+        if fmt not in FILE_SEP_FIM_FORMATS:
             raise ApiError(
                 409,
                 f"The loaded model's prompt format is {fmt or 'unknown'}; next-edit suggestions "

@@ -187,7 +187,7 @@ async def generate(request: Request) -> Response:
             seed=body.options.seed,
             stop=body.options.stops(),
         )
-    grammar = ollama_format_grammar(runtime, body.format)
+    grammar = await ollama_format_grammar(runtime, body.format)
     if fim_request is not None and grammar is not None:
         raise ApiError(400, "'format' is not supported for fill-in-the-middle (suffix) requests.")
     if fim_request is not None:
@@ -245,7 +245,7 @@ async def chat(request: Request) -> Response:
     body = await read_json(request, OllamaChatRequest)
     require_model(runtime, body.model)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
-    grammar = ollama_format_grammar(runtime, body.format)
+    grammar = await ollama_format_grammar(runtime, body.format)
     params = replace(_params(runtime, body.options, fim=False), grammar=grammar)
     with backend_errors():
         gen = await runtime.chat_service().start(messages, params, body.options.stops())

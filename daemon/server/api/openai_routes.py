@@ -119,7 +119,7 @@ async def chat_completions(request: Request) -> Response:
     body = await read_json(request, ChatCompletionRequest)
     require_model(runtime, body.model)
     _refuse_unsupported(body.unsupported())
-    grammar = response_format_grammar(runtime, body.response_format)
+    grammar = await response_format_grammar(runtime, body.response_format)
     requested = body.max_completion_tokens or body.max_tokens
     messages = [
         ChatMessage(m.role if m.role != "developer" else "system", m.text()) for m in body.messages

@@ -7,6 +7,7 @@ the option, never an option silently ignored.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -33,13 +34,15 @@ def require_embedded(runtime: Runtime, option: str) -> None:
         )
 
 
-def response_format_grammar(runtime: Runtime, response_format: dict[str, Any] | None) -> str | None:
+async def response_format_grammar(
+    runtime: Runtime, response_format: dict[str, Any] | None
+) -> str | None:
     """The grammar for OpenAI's ``response_format`` (None for plain text)."""
     kind = (response_format or {}).get("type", "text")
     if kind == "text":
         return None
     if kind == "json_object":
-        return _json_grammar(runtime, "response_format", None)
+        return await _json_grammar(runtime, "response_format", None)
     if kind == "json_schema":
         spec = (response_format or {}).get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None
@@ -47,31 +50,38 @@ def response_format_grammar(runtime: Runtime, response_format: dict[str, Any] | 
             raise ApiError(
                 400, "'response_format.json_schema.schema' must be a JSON schema object."
             )
-        return _json_grammar(runtime, "response_format", schema)
+        return await _json_grammar(runtime, "response_format", schema)
     raise ApiError(
         400,
         f"'response_format' type {kind!r} is unknown; use text, json_object or json_schema.",
     )
 
 
-def ollama_format_grammar(runtime: Runtime, fmt: str | dict[str, Any] | None) -> str | None:
+async def ollama_format_grammar(runtime: Runtime, fmt: str | dict[str, Any] | None) -> str | None:
     """The grammar for Ollama's ``format`` (``"json"`` or a JSON schema; None when absent)."""
     if not fmt:
         return None
     if fmt == "json":
-        return _json_grammar(runtime, "format", None)
+        return await _json_grammar(runtime, "format", None)
     if isinstance(fmt, dict):
-        return _json_grammar(runtime, "format", fmt)
+        return await _json_grammar(runtime, "format", fmt)
     raise ApiError(400, f"'format' {fmt!r} is unknown; use \"json\" or a JSON schema.")
 
 
-def _json_grammar(runtime: Runtime, option: str, schema: dict[str, Any] | None) -> str:
+async def _json_grammar(runtime: Runtime, option: str, schema: dict[str, Any] | None) -> str:
     require_embedded(runtime, option)
-    from llama_cpp import LlamaGrammar
-    from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
-
     if schema is None:
+        from llama_cpp.llama_grammar import JSON_GBNF
+
         return str(JSON_GBNF)
+    # A large schema takes tens of milliseconds to convert and parse: not on the event loop.
+    return await asyncio.to_thread(_schema_grammar, option, schema)
+
+
+def _schema_grammar(option: str, schema: dict[str, Any]) -> str:
+    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
     try:
         gbnf = str(json_schema_to_gbnf(json.dumps(schema)))
         LlamaGrammar.from_string(gbnf, verbose=False)

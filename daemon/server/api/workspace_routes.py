@@ -17,10 +17,14 @@ from starlette.routing import Route
 from daemon.server.api.common import read_json, runtime_of
 from daemon.server.api.errors import ApiError
 from daemon.server.api.schemas import _Lenient
-from daemon.workspace import Workspace, WorkspaceError
+from daemon.workspace import (
+    MAX_QUERY_CHARS,
+    Workspace,
+    WorkspaceError,
+    WorkspaceUnavailableError,
+)
 
 MAX_LIMIT = 1000
-MAX_QUERY_CHARS = 200
 
 
 class WorkspaceFileUpdate(_Lenient):
@@ -41,6 +45,14 @@ def _workspace(request: Request) -> Workspace:
     return workspace
 
 
+def _unavailable(exc: WorkspaceUnavailableError) -> ApiError:
+    return ApiError(
+        503,
+        f"The workspace index cannot answer right now ({exc}); restarting the daemon rebuilds it.",
+        code="workspace_unavailable",
+    )
+
+
 def _limit(raw: str | None) -> int:
     if raw is None:
         return 50
@@ -58,7 +70,11 @@ async def symbols(request: Request) -> Response:
     query = request.query_params.get("query", "")
     if len(query) > MAX_QUERY_CHARS:
         raise ApiError(400, f"query is longer than {MAX_QUERY_CHARS} characters.")
-    rows = await workspace.search(query, _limit(request.query_params.get("limit")))
+    limit = _limit(request.query_params.get("limit"))
+    try:
+        rows = await workspace.search(query, limit)
+    except WorkspaceUnavailableError as exc:
+        raise _unavailable(exc) from exc
     return JSONResponse({"symbols": [row.to_dict() for row in rows]})
 
 
@@ -71,13 +87,19 @@ async def update_file(request: Request) -> Response:
             count = 0
         else:
             count = await workspace.update(body.path, body.text)
+    except WorkspaceUnavailableError as exc:
+        raise _unavailable(exc) from exc
     except WorkspaceError as exc:
         raise ApiError(400, str(exc), code="workspace_path") from exc
     return JSONResponse({"path": body.path, "symbols": count})
 
 
 async def status(request: Request) -> Response:
-    return JSONResponse(await _workspace(request).status())
+    workspace = _workspace(request)
+    try:
+        return JSONResponse(await workspace.status())
+    except WorkspaceUnavailableError as exc:
+        raise _unavailable(exc) from exc
 
 
 ROUTES = [

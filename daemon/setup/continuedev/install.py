@@ -14,7 +14,6 @@ running daemon's (its state file), the effective config. A dry run masks the tok
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,13 +21,12 @@ from urllib.parse import urlsplit
 from daemon.errors import BbjCoderError, ConfigError, os_error_as
 from daemon.files import write_atomic
 from daemon.setup import config_files
-from daemon.setup.config_files import TOKEN_MASK, Edit
+from daemon.setup.config_files import Edit
 from daemon.setup.continuedev.entries import PROVIDERS, Endpoint
 from daemon.setup.continuedev.json_config import install_json, uninstall_json
 from daemon.setup.continuedev.yaml_config import ContinueConfigError, install_yaml, uninstall_yaml
 
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
-_SECRET = re.compile(r"""(Bearer\s+|apiKey["']?\s*:\s*["']?)([^\s"',}]+)""")
 
 
 def continue_dir() -> Path:
@@ -89,13 +87,6 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def mask_secrets(text: str, *tokens: str) -> str:
-    """``text`` with bearer tokens and API keys replaced by a placeholder (for showing)."""
-    for token in filter(None, tokens):
-        text = text.replace(token, TOKEN_MASK)
-    return _SECRET.sub(lambda m: m.group(1) + TOKEN_MASK, text)
-
-
 def _our_tokens(text: str, is_json: bool) -> set[str]:
     """The tokens in bbj-coder's own entries of a Continue config (other models' keys are the
     user's business and stay as they are)."""
@@ -117,10 +108,10 @@ def _our_tokens(text: str, is_json: bool) -> set[str]:
     for model in models if isinstance(models, list) else []:
         if not isinstance(model, dict) or model.get("name") not in MANAGED_NAMES:
             continue
-        found.update(_SECRET.findall(f"apiKey: {model.get('apiKey', '')}"))
+        found.update(config_files.SECRET_PATTERN.findall(f"apiKey: {model.get('apiKey', '')}"))
         headers = (model.get("requestOptions") or {}).get("headers") or {}
         if isinstance(headers, dict):
-            found.update(_SECRET.findall(str(headers.get("Authorization", ""))))
+            found.update(config_files.SECRET_PATTERN.findall(str(headers.get("Authorization", ""))))
     return {token for _, token in found if token}
 
 
@@ -167,7 +158,9 @@ def _apply_or_show(path: Path, endpoint: Endpoint | None, dry_run: bool, done: s
         print(f"{edit.path} {state}; nothing changed.")
         return 0
     if dry_run:
-        print(mask_secrets(config_files.diff(edit), endpoint.token if endpoint else ""), end="")
+        shown = config_files.diff(edit)
+        tokens = [endpoint.token] if endpoint else []
+        print(config_files.masked(shown, tokens, every_key=True), end="")
         print(f"(dry run: {edit.path} was not changed)")
         return 0
     backup = _apply(edit)

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from daemon.backends._http import is_loopback
 from daemon.setup.continuedev.yaml_config import ContinueConfigError
 from daemon.setup.doctor._base import CheckOutcome, DoctorContext, display_path
-
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def continue_dir(configured: Path | None = None) -> Path:
@@ -61,7 +60,7 @@ def _points_at(model: dict[str, Any], daemon_url: str) -> bool:
     if not isinstance(base, str):
         return False
     wanted, parsed = urlparse(daemon_url), urlparse(base.strip())
-    return parsed.hostname in LOOPBACK_NAMES and parsed.port == wanted.port
+    return is_loopback(base.strip()) and parsed.port == wanted.port
 
 
 def _carries_token(model: dict[str, Any], token: str) -> bool:

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from daemon.paths import HOME_ENV
+
 SERVER_NAME = "bbj-coder"
 CLIENTS = ("continue", "vscode", "claude")
 
@@ -32,8 +34,19 @@ def launch_command() -> list[str]:
     return [sys.executable, "-m", "daemon", "mcp"]
 
 
-def server_entry(client: str, command: list[str]) -> dict[str, Any]:
+def launch_env() -> dict[str, str]:
+    """What the server's environment must carry to find this installation's daemon: a
+    portable install's ``BBJ_CODER_HOME`` (absolute, as the editor starts it elsewhere)."""
+    home = os.environ.get(HOME_ENV, "").strip()
+    return {HOME_ENV: str(Path(home).expanduser().resolve())} if home else {}
+
+
+def server_entry(
+    client: str, command: list[str], env: dict[str, str] | None = None
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"command": command[0], "args": command[1:]}
+    if env:
+        entry["env"] = dict(env)
     if client == "vscode":
         return {"type": "stdio", **entry}
     return entry

@@ -22,6 +22,7 @@ from daemon.setup.mcpclients.entries import (
     SERVER_NAME,
     default_target,
     launch_command,
+    launch_env,
     server_entry,
 )
 
@@ -62,10 +63,10 @@ def _json_after(client: str, text: str, where: Path, entry: dict[str, Any]) -> s
     return json.dumps(data, indent=2) + "\n"
 
 
-def plan(client: str, target: Path, command: list[str]) -> Edit:
+def plan(client: str, target: Path, command: list[str], env: dict[str, str] | None = None) -> Edit:
     real = target.expanduser().resolve()
     before = config_files.read_text(real, McpClientConfigError)
-    entry = server_entry(client, command)
+    entry = server_entry(client, command, env)
     return Edit(real, before, _json_after(client, before or "", target, entry))
 
 
@@ -75,7 +76,7 @@ def mcp_install(
     """Install bbj-coder in ``client``'s config; returns what was done, in a sentence."""
     with os_error_as(McpClientConfigError):
         path = target or default_target(client)
-        edit = plan(client, path, command or launch_command())
+        edit = plan(client, path, command or launch_command(), launch_env())
         if not edit.changed:
             return f"{edit.path} already has bbj-coder's MCP server; nothing changed."
         if dry_run:
