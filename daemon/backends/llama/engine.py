@@ -1,0 +1,246 @@
+"""One copy of the weights, one llama context, one thread: the embedded runtime.
+
+FIM and chat keep their own KV sequences in the one context (``FIM_SEQ``, ``CHAT_SEQ``), so
+neither evicts the other's cached prompt and the weights and compute buffers exist once. A
+single worker thread runs every job as a series of steps (one prompt chunk or one token) and
+always takes the next step of a waiting FIM job first: a tab completion waits at most one chat
+step, never a whole answer. Prompts are evaluated in chunks with cancellation checked between
+them, so a superseded request stops mid-prompt instead of holding the worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FIM_SEQ = 0
+CHAT_SEQ = 1
+N_SEQ = 2
+PROMPT_CHUNK = 128  # tokens decoded between cancellation / FIM-priority checks
+
+Step = Generator[None, None, None]
+
+
+@dataclass
+class Job:
+    """A unit of work: ``steps`` is created on the worker thread and advanced one step at a
+    time; ``fail`` reports an exception raised by a step."""
+
+    lane: str
+    start: Callable[[], Step]
+    fail: Callable[[BaseException], None]
+    steps: Step | None = field(default=None, repr=False)
+
+
+class Engine:
+    """Owns the llama.cpp model, context and batch; only the worker thread touches them."""
+
+    def __init__(self, model: Any, ctx: Any, n_batch: int) -> None:
+        import llama_cpp
+
+        self._llama = llama_cpp
+        self.model = model
+        self.ctx = ctx
+        self.n_ctx = llama_cpp.llama_n_ctx(ctx.ctx)
+        self.n_vocab = model.n_vocab()
+        self.vocab = model.vocab
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._n_batch = n_batch
+        self._kv: list[list[int]] = [[] for _ in range(N_SEQ)]
+        self._epoch = [0] * N_SEQ  # bumped when a sequence is evicted to make room
+        self.evaluated = 0  # prompt/generated tokens actually decoded (KV reuse is measured)
+        self.generated = 0
+        self.running: collections.Counter[str] = collections.Counter()
+        self._queues: dict[str, collections.deque[Job]] = {
+            "fim": collections.deque(),
+            "chat": collections.deque(),
+        }
+        self._cv = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._work, name="llama-engine", daemon=True)
+        self._thread.start()
+
+    # jobs -------------------------------------------------------------------------------------
+    def submit(self, job: Job) -> None:
+        with self._cv:
+            if self._closing:
+                raise RuntimeError("the engine is closed")
+            self._queues[job.lane].append(job)
+            self._cv.notify()
+
+    def _next(self) -> Job | None:
+        with self._cv:
+            while not self._closing and not any(self._queues.values()):
+                self._cv.wait()
+            if self._closing:
+                return None
+            # FIM first: a waiting completion runs before the chat's next step.
+            return (self._queues["fim"] or self._queues["chat"])[0]
+
+    def _work(self) -> None:
+        while (job := self._next()) is not None:
+            done = True
+            try:
+                if job.steps is None:
+                    self.running[job.lane] += 1
+                    job.steps = job.start()
+                next(job.steps)
+                done = False
+            except StopIteration:
+                pass
+            except Exception as exc:  # llama.cpp errors surface as RuntimeError/ValueError
+                job.fail(exc)
+            if done:
+                self.running[job.lane] -= 1
+                with self._cv:
+                    self._queues[job.lane].popleft()
+
+    def close(self) -> list[Job]:
+        """Stop the worker after its current step; returns the jobs that never finished."""
+        with self._cv:
+            self._closing = True
+            left = [job for queue in self._queues.values() for job in queue]
+            for queue in self._queues.values():
+                queue.clear()
+            self._cv.notify_all()
+        self._thread.join()
+        for job in left:
+            if job.steps is not None:
+                job.steps.close()
+        self._llama.llama_batch_free(self._batch)
+        self.ctx.close()
+        self.model.close()
+        return left
+
+    # tokens ------------------------------------------------------------------------------------
+    def tokenize(self, text: str, special: bool) -> list[int]:
+        """Safe from any thread: the vocabulary is read-only."""
+        return self.model.tokenize(text.encode("utf-8", "replace"), False, special)
+
+    def piece(self, token: int) -> bytes:
+        return self.model.detokenize([token], special=False)
+
+    def is_end(self, token: int) -> bool:
+        return bool(self._llama.llama_vocab_is_eog(self.vocab, token))
+
+    # evaluation (worker thread only) -----------------------------------------------------------
+    def epoch(self, seq: int) -> int:
+        return self._epoch[seq]
+
+    def cached(self, seq: int) -> Sequence[int]:
+        return self._kv[seq]
+
+    def evaluate(
+        self, seq: int, tokens: Sequence[int], cancelled: threading.Event
+    ) -> Generator[None, None, int | None]:
+        """Bring ``seq``'s KV to ``tokens`` (reusing the common prefix), yielding between
+        chunks; returns how many tokens were already cached, or None when cancelled first."""
+        kv = self._kv[seq]
+        epoch = self._epoch[seq]
+        reuse = min(common_prefix(kv, tokens), len(tokens) - 1)  # the last token gives logits
+        if reuse < len(kv):
+            self._llama.llama_memory_seq_rm(self.ctx.memory, seq, reuse, -1)
+            del kv[reuse:]
+        done = reuse
+        while done < len(tokens):
+            if cancelled.is_set():
+                return None
+            chunk = tokens[done : done + min(PROMPT_CHUNK, self._n_batch)]
+            self.decode(seq, chunk)
+            done += len(chunk)
+            if done < len(tokens):
+                yield
+                if self._epoch[seq] != epoch:  # evicted by the other lane meanwhile: redo
+                    again = yield from self.evaluate(seq, tokens, cancelled)
+                    return None if again is None else reuse
+        return reuse
+
+    def decode(self, seq: int, tokens: Sequence[int]) -> None:
+        """Append ``tokens`` to ``seq`` at the next positions; logits for the last one."""
+        kv = self._kv[seq]
+        batch = self._batch
+        batch.n_tokens = len(tokens)
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = len(kv) + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq
+            batch.logits[i] = False
+        batch.logits[len(tokens) - 1] = True
+        code = self._llama.llama_decode(self.ctx.ctx, batch)
+        if code == 1 and self._evict_others(seq):  # no free KV cell: the other lane yields
+            code = self._llama.llama_decode(self.ctx.ctx, batch)
+        if code != 0:
+            raise RuntimeError(f"llama_decode returned {code}")
+        kv.extend(tokens)
+        self.evaluated += len(tokens)
+
+    def _evict_others(self, seq: int) -> bool:
+        evicted = False
+        for other in range(N_SEQ):
+            if other != seq and self._kv[other]:
+                self._llama.llama_memory_seq_rm(self.ctx.memory, other, -1, -1)
+                self._kv[other].clear()
+                self._epoch[other] += 1
+                evicted = True
+        return evicted
+
+    def logits(self) -> Any:
+        """A copy of the last decoded token's logits (the buffer is reused by the next decode)."""
+        pointer = self._llama.llama_get_logits_ith(self.ctx.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    differ = np.flatnonzero(np.asarray(a[:n], np.int64) != np.asarray(b[:n], np.int64))
+    return int(differ[0]) if differ.size else n
+
+
+def load_engine(
+    model_path: str, n_ctx: int, n_threads: int, n_gpu_layers: int, n_batch: int = 512
+) -> Engine:
+    """Load the weights once and create the one context (raises ValueError/RuntimeError)."""
+    import llama_cpp
+    from llama_cpp._internals import LlamaContext, LlamaModel
+    from llama_cpp._logger import set_verbose
+
+    set_verbose(False)
+    _init_backend(llama_cpp)
+    model_params = llama_cpp.llama_model_default_params()
+    model_params.n_gpu_layers = n_gpu_layers
+    model = LlamaModel(path_model=model_path, params=model_params, verbose=False)
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx = n_ctx
+    params.n_batch = params.n_ubatch = min(n_batch, n_ctx)
+    params.n_seq_max = N_SEQ
+    params.kv_unified = True  # both lanes share n_ctx cells: one KV the size of one context
+    # Only one job runs at a time, so generation and prompt evaluation may both use every
+    # thread we were given without competing with each other.
+    params.n_threads = params.n_threads_batch = n_threads
+    params.no_perf = True
+    try:
+        ctx = LlamaContext(model=model, params=params, verbose=False)
+    except Exception:
+        model.close()
+        raise
+    return Engine(model, ctx, params.n_batch)
+
+
+_backend_ready = threading.Lock()
+_backend_done = False
+
+
+def _init_backend(llama_cpp: Any) -> None:
+    global _backend_done
+    with _backend_ready:
+        if not _backend_done:
+            llama_cpp.llama_backend_init()
+            _backend_done = True
