@@ -192,6 +192,9 @@ class FallbackBackend:
                     raise BackendUnavailableError("No backend can serve: " + self._summary())
                 backend = self._active
                 inner = call(backend)
+        except asyncio.CancelledError:  # the reader cancelled: it must not wait for an answer
+            outer.finish()
+            raise
         except BackendError as exc:
             outer.finish(exc)
         except Exception as exc:  # never leave the reader waiting on a dead relay

@@ -98,7 +98,9 @@ class Engine:
             if done:
                 self.running[job.lane] -= 1
                 with self._cv:
-                    self._queues[job.lane].popleft()
+                    queue = self._queues[job.lane]
+                    if queue and queue[0] is job:  # close() may have emptied it meanwhile
+                        queue.popleft()
 
     def close(self) -> list[Job]:
         """Stop the worker after its current step; returns the jobs that never finished."""

@@ -1,0 +1,147 @@
+"""The embedded runtime: one copy of the weights, FIM before chat, prompts cancellable mid-way.
+
+Everything runs the real llama.cpp on the tiny test model; token counts are the tokens really
+handed to ``llama_decode``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+import pytest
+
+from daemon.backends.base import ChatMessage, SamplingParams, TextStream
+from daemon.backends.llama import LlamaBackend, LlamaOptions
+from daemon.backends.llama.engine import FIM_SEQ, PROMPT_CHUNK
+from daemon.errors import BackendUnavailableError
+from fim import QWEN25_CODER
+from tests.backends.conftest import LONG
+
+pytestmark = pytest.mark.asyncio
+
+LONG_PREFIX = "".join(f"x{i} = {i} * {i}\n" for i in range(60))  # several PROMPT_CHUNKs
+
+
+async def started(tiny_model, n_ctx: int = 4096) -> LlamaBackend:
+    backend = LlamaBackend(LlamaOptions(model_path=tiny_model.gguf_path, n_ctx=n_ctx))
+    await backend.start()
+    return backend
+
+
+async def test_fim_and_chat_share_one_loaded_model(tiny_model, monkeypatch) -> None:
+    from llama_cpp import llama_cpp  # the bindings module every loader calls through
+
+    loads: list[object] = []
+    real_load = llama_cpp.llama_model_load_from_file
+
+    def counting_load(*args: object) -> object:
+        loads.append(args)
+        return real_load(*args)
+
+    monkeypatch.setattr(llama_cpp, "llama_model_load_from_file", counting_load)
+    backend = await started(tiny_model)
+    try:
+        chat = backend.chat([ChatMessage("user", "hi")], SamplingParams(max_tokens=4))
+        await chat.text()
+        fim = backend.fim(QWEN25_CODER.render("x = ", "\n"), SamplingParams(max_tokens=4))
+        await fim.text()
+    finally:
+        await backend.close()
+    assert len(loads) == 1
+
+
+async def test_cancelling_mid_prompt_stops_after_the_chunk_being_evaluated(tiny_model) -> None:
+    backend = await started(tiny_model)
+    try:
+        engine = backend._engine
+        tokens = backend.encode(QWEN25_CODER.render(LONG_PREFIX, "\n"))
+        assert len(tokens) > 3 * PROMPT_CHUNK  # precondition: several chunks
+        before = engine.evaluated
+        cancelled = threading.Event()
+        # The worker is idle, so the test may drive the engine's steps itself.
+        steps = engine.evaluate(FIM_SEQ, tokens, cancelled)
+        next(steps)  # the first chunk is decoded
+        cancelled.set()
+        with pytest.raises(StopIteration) as stop:
+            next(steps)
+        assert stop.value.value is None  # reported as cancelled
+        assert engine.evaluated - before == PROMPT_CHUNK
+        assert len(engine.cached(FIM_SEQ)) == PROMPT_CHUNK  # the KV holds what was evaluated
+    finally:
+        await backend.close()
+
+
+async def test_a_request_cancelled_while_queued_evaluates_nothing(tiny_model, endless) -> None:
+    backend = await started(tiny_model)
+    try:
+        blocker = backend.fim(
+            QWEN25_CODER.render("x = ", "\n"),
+            SamplingParams(max_tokens=LONG, temperature=0, logit_bias=endless),
+        )
+        iterator = aiter(blocker)
+        await anext(iterator)  # the worker is busy with it
+        queued = backend.fim(QWEN25_CODER.render(LONG_PREFIX, "\n"), SamplingParams(max_tokens=4))
+        queued.cancel()
+        await iterator.aclose()
+        await queued.text()
+        assert queued.stats.finish_reason == "cancelled"
+        assert queued.stats.completion_tokens == 0
+        assert queued.stats.prompt_eval_s == 0.0  # its prompt never reached llama.cpp
+    finally:
+        await backend.close()
+
+
+async def test_fim_runs_between_the_tokens_of_a_long_chat(tiny_model, endless) -> None:
+    backend = await started(tiny_model)
+    try:
+        chat = backend.chat(
+            [ChatMessage("user", "Write a long program.")],
+            SamplingParams(max_tokens=LONG, temperature=0, logit_bias=endless),
+        )
+        chat_iter = aiter(chat)
+        await anext(chat_iter)  # the chat is generating
+        fim = backend.fim(QWEN25_CODER.render("x = ", "\n"), SamplingParams(max_tokens=8))
+        await fim.text()
+        # The completion is done while the chat is still far from its end.
+        assert chat.stats.completion_tokens < LONG // 2
+        assert backend.in_flight()["chat"] == 1
+        assert fim.stats.completion_tokens >= 1 or fim.stats.finish_reason == "stop"
+        await chat_iter.aclose()
+    finally:
+        await backend.close()
+
+
+async def test_a_chat_keeps_the_fim_prompt_cached(tiny_model) -> None:
+    backend = await started(tiny_model)
+    try:
+        first = backend.fim(QWEN25_CODER.render(LONG_PREFIX, "\n"), SamplingParams(max_tokens=1))
+        await first.text()
+        chat = backend.chat([ChatMessage("user", "hello " * 200)], SamplingParams(max_tokens=4))
+        await chat.text()
+        again = backend.fim(
+            QWEN25_CODER.render(LONG_PREFIX + "y", "\n"), SamplingParams(max_tokens=1)
+        )
+        await again.text()
+        assert again.stats.prompt_tokens - again.stats.cached_tokens <= 8, again.stats
+    finally:
+        await backend.close()
+
+
+async def test_unload_answers_queued_requests(tiny_model, endless) -> None:
+    backend = await started(tiny_model)
+    blocker = backend.fim(
+        QWEN25_CODER.render("x = ", "\n"),
+        SamplingParams(max_tokens=LONG, temperature=0, logit_bias=endless),
+    )
+    queued = backend.fim(QWEN25_CODER.render("y = ", "\n"), SamplingParams(max_tokens=4))
+    await anext(aiter(blocker))
+    await backend.close()
+    for stream in (blocker, queued):
+        await asyncio.wait_for(_drain(stream), timeout=60)
+
+
+async def _drain(stream: TextStream) -> None:
+    with contextlib.suppress(BackendUnavailableError):  # what an unload may end it with
+        await stream.text()
