@@ -145,3 +145,25 @@ async def test_unload_answers_queued_requests(tiny_model, endless) -> None:
 async def _drain(stream: TextStream) -> None:
     with contextlib.suppress(BackendUnavailableError):  # what an unload may end it with
         await stream.text()
+
+
+async def test_each_distinct_text_is_tokenised_once(tiny_model, monkeypatch) -> None:
+    backend = await started(tiny_model)
+    try:
+        engine = backend._engine
+        calls: list[str] = []
+        real = engine.tokenize
+
+        def counting(text: str, special: bool) -> list[int]:
+            calls.append(text)
+            return real(text, special)
+
+        monkeypatch.setattr(engine, "tokenize", counting)
+        prefix, suffix = "x = 1\nprint x\ny = ", "\nend\n"
+        backend.count_tokens(prefix)  # as prompt assembly does
+        backend.count_tokens(suffix)
+        tokens = backend.encode(QWEN25_CODER.render(prefix, suffix))
+        assert calls == [prefix, suffix]
+        assert tokens == backend.encode(QWEN25_CODER.render(prefix, suffix))
+    finally:
+        await backend.close()

@@ -11,14 +11,24 @@ import asyncio
 import codecs
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
 from daemon.backends.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
-from daemon.backends.llama.engine import CHAT_SEQ, FIM_SEQ, Engine, Job, Step, load_engine
+from daemon.backends.llama.engine import (
+    CHAT_SEQ,
+    EDIT_SEQ,
+    FIM_SEQ,
+    Engine,
+    Job,
+    Step,
+    load_engine,
+)
 from daemon.backends.llama.sampling import Sampler
 from daemon.errors import (
     BackendUnavailableError,
@@ -28,6 +38,8 @@ from daemon.errors import (
 )
 from daemon.models.gguf_info import GgufInfo, read_gguf_info
 from fim import FimFormat
+
+TOKEN_CACHE_ENTRIES = 512
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,11 @@ class LlamaBackend:
         self._stop_ids: frozenset[int] = frozenset()
         self._marker_pattern: re.Pattern[str] | None = None
         self.n_ctx = options.n_ctx
+        # Prompt assembly counts the prefix, suffix and context chunks, then the rendered
+        # prompt is encoded from the same pieces, and most pieces recur on the next keystroke:
+        # each distinct text is tokenised once.
+        self._tokens: OrderedDict[str, list[int]] = OrderedDict()
+        self._tokens_lock = threading.Lock()
 
     # life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -148,12 +165,12 @@ class LlamaBackend:
         return self._engine
 
     def count_tokens(self, text: str) -> int:
-        return len(self._require_engine().tokenize(text, special=False))
+        return len(self._encode_text(text))
 
     def encode(self, prompt: str) -> list[int]:
         """Tokenise a rendered FIM/plain prompt: the format's markers become their token ids."""
         if self._marker_pattern is None:
-            return self._encode_text(prompt)
+            return list(self._encode_text(prompt))
         return self.encode_segments(
             [(piece, piece in self._marker_ids) for piece in self._marker_pattern.split(prompt)]
         )
@@ -165,23 +182,38 @@ class LlamaBackend:
             if is_marker and text in self._marker_ids:
                 ids.append(self._marker_ids[text])
             elif text:
-                ids.extend(self._encode_text(text))
+                ids += self._encode_text(text)  # a copy: the cached list stays untouched
         return ids
 
     def _encode_text(self, text: str) -> list[int]:
-        return self._require_engine().tokenize(text, special=False)
+        with self._tokens_lock:
+            cached = self._tokens.get(text)
+            if cached is not None:
+                self._tokens.move_to_end(text)
+                return cached
+        tokens = self._require_engine().tokenize(text, special=False)
+        with self._tokens_lock:
+            self._tokens[text] = tokens
+            if len(self._tokens) > TOKEN_CACHE_ENTRIES:
+                self._tokens.popitem(last=False)
+        return tokens
 
     # generation -----------------------------------------------------------------------------
     def fim(self, prompt: str, params: SamplingParams) -> TextStream:
-        return self._submit("fim", FIM_SEQ, self.encode(prompt), params, "prompt")
+        return self.submit_tokens("fim", FIM_SEQ, self.encode(prompt), params, "prompt")
 
     def chat(self, messages: Sequence[ChatMessage], params: SamplingParams) -> TextStream:
         tokens = self.encode_segments(chatml_segments(messages))
-        return self._submit("chat", CHAT_SEQ, tokens, params, "conversation")
+        return self.submit_tokens("chat", CHAT_SEQ, tokens, params, "conversation")
 
-    def _submit(
+    def edit(self, prompt: str, params: SamplingParams) -> TextStream:
+        """A next-edit prompt, on its own KV sequence (after FIM, before chat)."""
+        return self.submit_tokens("edit", EDIT_SEQ, self.encode(prompt), params, "prompt")
+
+    def submit_tokens(
         self, lane: str, seq: int, tokens: list[int], params: SamplingParams, what: str
     ) -> TextStream:
+        """Generate after ``tokens`` on KV sequence ``seq``, scheduled as ``lane``."""
         engine = self._require_engine()
         room = self.n_ctx - len(tokens)
         if room < 1 or not tokens:

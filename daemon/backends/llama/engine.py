@@ -1,11 +1,12 @@
 """One copy of the weights, one llama context, one thread: the embedded runtime.
 
-FIM and chat keep their own KV sequences in the one context (``FIM_SEQ``, ``CHAT_SEQ``), so
-neither evicts the other's cached prompt and the weights and compute buffers exist once. A
-single worker thread runs every job as a series of steps (one prompt chunk or one token) and
-always takes the next step of a waiting FIM job first: a tab completion waits at most one chat
-step, never a whole answer. Prompts are evaluated in chunks with cancellation checked between
-them, so a superseded request stops mid-prompt instead of holding the worker.
+FIM, next edit and chat keep their own KV sequences in the one context (``FIM_SEQ``,
+``EDIT_SEQ``, ``CHAT_SEQ``), so none evicts another's cached prompt and the weights and compute
+buffers exist once. A single worker thread runs every job as a series of steps (one prompt
+chunk or one token) and always takes the next step of a waiting FIM job first: a tab
+completion waits at most one chat step, never a whole answer. Prompts are evaluated in chunks
+with cancellation checked between them, so a superseded request stops mid-prompt instead of
+holding the worker.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 
 FIM_SEQ = 0
 CHAT_SEQ = 1
-N_SEQ = 2
+EDIT_SEQ = 2
+N_SEQ = 3
+LANES = ("fim", "edit", "chat")  # in priority order
 PROMPT_CHUNK = 128  # tokens decoded between cancellation / FIM-priority checks
 
 Step = Generator[None, None, None]
@@ -57,8 +60,7 @@ class Engine:
         self.generated = 0
         self.running: collections.Counter[str] = collections.Counter()
         self._queues: dict[str, collections.deque[Job]] = {
-            "fim": collections.deque(),
-            "chat": collections.deque(),
+            lane: collections.deque() for lane in LANES
         }
         self._cv = threading.Condition()
         self._closing = False
@@ -80,7 +82,7 @@ class Engine:
             if self._closing:
                 return None
             # FIM first: a waiting completion runs before the chat's next step.
-            return (self._queues["fim"] or self._queues["chat"])[0]
+            return next(queue[0] for queue in self._queues.values() if queue)
 
     def _work(self) -> None:
         while (job := self._next()) is not None:
