@@ -167,3 +167,57 @@ async def test_each_distinct_text_is_tokenised_once(tiny_model, monkeypatch) -> 
         assert tokens == backend.encode(QWEN25_CODER.render(prefix, suffix))
     finally:
         await backend.close()
+
+
+LONG_SUFFIX = "".join(f"  print {i}\n" for i in range(60)) + "end\n"
+
+
+async def _evaluated(backend: LlamaBackend, prefix: str, suffix: str) -> tuple[int, int]:
+    """(prompt tokens, tokens llama.cpp decoded for the prompt) of a one-token completion."""
+    before = backend._engine.evaluated
+    stream = backend.fim(QWEN25_CODER.render(prefix, suffix), SamplingParams(max_tokens=1))
+    await stream.text()
+    generated = stream.stats.completion_tokens
+    return stream.stats.prompt_tokens, backend._engine.evaluated - before - max(0, generated - 1)
+
+
+@pytest.mark.parametrize("edit", ["x = 1Q", "x = "], ids=["typed", "deleted"])
+async def test_a_keystroke_shifts_the_unchanged_suffix_instead_of_decoding_it(
+    tiny_model, edit
+) -> None:
+    backend = await started(tiny_model)
+    try:
+        prompt_tokens, first = await _evaluated(backend, "rem start\nx = 1", LONG_SUFFIX)
+        assert first == prompt_tokens  # precondition: a cold prompt is decoded in full
+        assert backend.count_tokens(LONG_SUFFIX) > 100
+        _, again = await _evaluated(backend, "rem start\n" + edit, LONG_SUFFIX)
+        assert again <= 12
+        assert (
+            list(backend._engine.cached(FIM_SEQ)[:-1])
+            == backend.encode(QWEN25_CODER.render("rem start\n" + edit, LONG_SUFFIX))[
+                : len(backend._engine.cached(FIM_SEQ)) - 1
+            ]
+        )
+    finally:
+        await backend.close()
+
+
+async def test_a_shift_cancelled_half_way_leaves_a_contiguous_sequence(tiny_model) -> None:
+    backend = await started(tiny_model)
+    try:
+        engine = backend._engine
+        await _evaluated(backend, "x = 1", LONG_SUFFIX)
+        inserted = "x = 1" + "".join(f"\ny{i} = {i}" for i in range(60))
+        tokens = backend.encode(QWEN25_CODER.render(inserted, LONG_SUFFIX))
+        cancelled = threading.Event()
+        steps = engine.evaluate(FIM_SEQ, tokens, cancelled)
+        next(steps)  # the first chunk of the inserted middle
+        cancelled.set()
+        with pytest.raises(StopIteration):
+            next(steps)
+        cached = list(engine.cached(FIM_SEQ))
+        assert cached == tokens[: len(cached)]
+        _, evaluated = await _evaluated(backend, inserted, LONG_SUFFIX)
+        assert evaluated == len(tokens) - len(cached)  # the rest, and nothing twice
+    finally:
+        await backend.close()

@@ -22,9 +22,11 @@ import numpy as np
 FIM_SEQ = 0
 CHAT_SEQ = 1
 EDIT_SEQ = 2
-N_SEQ = 3
+SPARE_SEQ = 3  # holds a shifted run while the text before it is decoded
+N_SEQ = 4
 LANES = ("fim", "edit", "chat")  # in priority order
 PROMPT_CHUNK = 128  # tokens decoded between cancellation / FIM-priority checks
+MIN_SHIFT_REUSE = 16  # shorter unchanged runs are decoded again rather than shifted
 
 Step = Generator[None, None, None]
 
@@ -142,36 +144,95 @@ class Engine:
     def evaluate(
         self, seq: int, tokens: Sequence[int], cancelled: threading.Event
     ) -> Generator[None, None, int | None]:
-        """Bring ``seq``'s KV to ``tokens`` (reusing the common prefix), yielding between
-        chunks; returns how many tokens were already cached, or None when cancelled first."""
+        """Bring ``seq``'s KV to ``tokens``, yielding between chunks; returns how many tokens
+        were reused rather than decoded, or None when cancelled first.
+
+        Reused: the common prefix, and (llama-server's ``--cache-reuse`` idea, extended to
+        insertions) the unchanged run before the last token, whose KV entries are shifted to
+        their new positions while only the changed middle is decoded. In a FIM prompt that run
+        is the suffix, which otherwise every keystroke would re-evaluate. The shifted entries
+        attended to the old middle when they were computed: an approximation llama-server
+        makes too. llama.cpp wants each sequence's positions to grow one by one, so the run
+        waits in ``SPARE_SEQ`` while the middle is decoded."""
         kv = self._kv[seq]
         epoch = self._epoch[seq]
         reuse = min(common_prefix(kv, tokens), len(tokens) - 1)  # the last token gives logits
-        if reuse < len(kv):
+        tail = self._shiftable_tail(kv, tokens, reuse)
+        new_start = len(tokens) - 1 - tail
+        if tail:
+            self._park_tail(seq, len(kv) - 1 - tail, tail, new_start, reuse)
+        elif reuse < len(kv):
             self._llama.llama_memory_seq_rm(self.ctx.memory, seq, reuse, -1)
             del kv[reuse:]
-        done = reuse
-        while done < len(tokens):
+        parked = self._epoch[SPARE_SEQ]
+        end = new_start if tail else len(tokens)  # what is decoded chunk by chunk
+        for start in range(reuse, end, PROMPT_CHUNK):
             if cancelled.is_set():
+                self._clear(SPARE_SEQ)
                 return None
-            chunk = tokens[done : done + min(PROMPT_CHUNK, self._n_batch)]
-            self.decode(seq, chunk)
-            done += len(chunk)
-            if done < len(tokens):
-                yield
-                if self._epoch[seq] != epoch:  # evicted by the other lane meanwhile: redo
-                    again = yield from self.evaluate(seq, tokens, cancelled)
-                    return None if again is None else reuse
-        return reuse
+            self.decode(seq, tokens[start : min(start + PROMPT_CHUNK, end)])
+            if start + PROMPT_CHUNK >= end and not tail:
+                break  # the prompt is in: no reason to let another job in before sampling
+            yield
+            if self._epoch[seq] != epoch:  # evicted by another lane meanwhile: redo
+                self._clear(SPARE_SEQ)
+                again = yield from self.evaluate(seq, tokens, cancelled)
+                return None if again is None else reuse + tail
+        if tail:
+            if cancelled.is_set():
+                self._clear(SPARE_SEQ)
+                return None
+            if self._epoch[SPARE_SEQ] == parked:
+                self._llama.llama_memory_seq_cp(self.ctx.memory, SPARE_SEQ, seq, -1, -1)
+                kv.extend(self._kv[SPARE_SEQ])
+                self._clear(SPARE_SEQ)
+                self.decode(seq, tokens[-1:])
+            else:  # the parked run was evicted: decode it after all
+                tail = 0
+                self.decode(seq, tokens[new_start:])
+        return reuse + tail
+
+    def _park_tail(self, seq: int, old_start: int, tail: int, new_start: int, reuse: int) -> None:
+        """Move ``seq``'s run at ``old_start`` to ``SPARE_SEQ`` at ``new_start``, and cut
+        ``seq`` back to its first ``reuse`` tokens."""
+        mem, kv = self.ctx.memory, self._kv[seq]
+        self._clear(SPARE_SEQ)
+        self._llama.llama_memory_seq_cp(mem, seq, SPARE_SEQ, old_start, old_start + tail)
+        self._llama.llama_memory_seq_rm(mem, seq, reuse, -1)
+        if new_start != old_start:
+            self._llama.llama_memory_seq_add(
+                mem, SPARE_SEQ, old_start, old_start + tail, new_start - old_start
+            )
+        self._kv[SPARE_SEQ] = kv[old_start : old_start + tail]
+        del kv[reuse:]
+
+    def _clear(self, seq: int) -> None:
+        if self._kv[seq]:
+            self._llama.llama_memory_seq_rm(self.ctx.memory, seq, -1, -1)
+            self._kv[seq] = []
+
+    def _shiftable_tail(self, kv: Sequence[int], tokens: Sequence[int], reuse: int) -> int:
+        """Length of the run that ends both ``kv`` and ``tokens`` (their last token aside),
+        after the common prefix; 0 when too short to be worth a shift or shifts are
+        impossible (some architectures)."""
+        room = min(len(kv), len(tokens)) - 1 - reuse
+        if room < MIN_SHIFT_REUSE or not self._llama.llama_memory_can_shift(self.ctx.memory):
+            return 0
+        old = np.asarray(kv[len(kv) - 1 - room : len(kv) - 1], np.int64)[::-1]
+        new = np.asarray(tokens[len(tokens) - 1 - room : len(tokens) - 1], np.int64)[::-1]
+        differ = np.flatnonzero(old != new)
+        run = int(differ[0]) if differ.size else room
+        return run if run >= MIN_SHIFT_REUSE else 0
 
     def decode(self, seq: int, tokens: Sequence[int]) -> None:
         """Append ``tokens`` to ``seq`` at the next positions; logits for the last one."""
         kv = self._kv[seq]
+        start = len(kv)
         batch = self._batch
         batch.n_tokens = len(tokens)
         for i, token in enumerate(tokens):
             batch.token[i] = token
-            batch.pos[i] = len(kv) + i
+            batch.pos[i] = start + i
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = seq
             batch.logits[i] = False
