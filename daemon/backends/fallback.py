@@ -154,6 +154,11 @@ class FallbackBackend:
             raise BackendUnavailableError("No backend can serve: " + self._summary())
         return active.count_tokens(text)
 
+    def warm(self, prompt: str) -> TextStream | None:
+        """Evaluate a FIM prompt ahead of need, when the active backend can (else None)."""
+        warm = getattr(self._active, "warm", None)
+        return None if warm is None else warm(prompt)
+
     def fim(self, prompt: str, params: SamplingParams) -> TextStream:
         return self._serve(lambda backend: backend.fim(prompt, params))
 

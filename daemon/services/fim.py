@@ -18,9 +18,10 @@ from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextS
 from daemon.backends.stops import StopMatcher
 from daemon.check import Checker, CompletionGate
 from daemon.config import FimSettings
+from daemon.services.fim_warm import KvWarmer
 from daemon.services.typeahead import TypeAheadCache
 from fim import ContextFile, FimFormat
-from fim.context import assemble_prompt
+from fim.context import AssembledPrompt, assemble_prompt
 from fim.postprocess import DEFAULT_CHAIN, FimContext, apply_chain, early_stop_index
 
 
@@ -128,6 +129,7 @@ class FimService:
         self.n_ctx = n_ctx
         self.cache = TypeAheadCache(settings.cache_size)
         self.supersession = Supersession()
+        self.warmer = KvWarmer(backend)
 
     def _budget(self, max_tokens: int) -> int:
         room = self.n_ctx - max_tokens
@@ -154,6 +156,7 @@ class FimService:
         replaced by another candidate within the time budget, or not shown at all."""
         started = time.perf_counter()
         ticket = self.supersession.ticket(request.client)
+        self.warmer.stop()
         try:
             result = await self._complete(request, gate, ticket, started)
         finally:
@@ -163,24 +166,32 @@ class FimService:
         result.elapsed_s = time.perf_counter() - started
         return result
 
-    async def _complete(
-        self, request: FimRequest, gate: CompileGate | None, ticket: int, started: float
-    ) -> FimResult:
-        cached = self.cache.get(request.prefix, request.suffix)
-        if cached is not None:
-            return FimResult(text=cached, raw_text=cached, cached=True)
-        params = self._params(request)
-        assembled = await asyncio.to_thread(
-            assemble_prompt,
+    def _assemble(self, request: FimRequest, max_tokens: int) -> AssembledPrompt:
+        """Blocking (runs in a worker thread): the prompt for ``request``."""
+        return assemble_prompt(
             request.prefix,
             request.suffix,
             fmt=self.fmt,
             count_tokens=self.backend.count_tokens,
-            max_prompt_tokens=self._budget(params.max_tokens),
+            max_prompt_tokens=self._budget(max_tokens),
             context=request.context,
             path=request.path,
             prefix_share=self.settings.prefix_share,
         )
+
+    async def _complete(
+        self, request: FimRequest, gate: CompileGate | None, ticket: int, started: float
+    ) -> FimResult:
+        cached = self.cache.get(request.prefix, request.suffix)
+        params = self._params(request)
+        if cached is not None:
+            self.warmer.after_cache_hit(
+                (request.path, request.context),
+                lambda: self._assemble(request, params.max_tokens).prompt,
+            )
+            return FimResult(text=cached, raw_text=cached, cached=True)
+        self.warmer.sent((request.path, request.context))
+        assembled = await asyncio.to_thread(self._assemble, request, params.max_tokens)
         result = FimResult(
             text="",
             raw_text="",

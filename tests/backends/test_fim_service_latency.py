@@ -94,3 +94,33 @@ async def test_the_fallback_relay_ends_its_stream_when_the_reader_cancels(fake_o
 
 async def _rest(iterator) -> list[str]:
     return [chunk async for chunk in iterator]
+
+
+async def test_a_cached_answer_after_a_context_change_warms_the_kv(tiny_model) -> None:
+    from fim import ContextFile
+
+    backend = LlamaBackend(LlamaOptions(model_path=tiny_model.gguf_path, n_ctx=4096))
+    await backend.start()
+    try:
+        service = FimService(backend, QWEN25_CODER, replace(FimSettings(), cache_size=8), 4096)
+        old = (ContextFile("a.bbj", "rem old context\n" * 20),)
+        new = (ContextFile("b.bbj", "".join(f"rem new context {i}\n" for i in range(20))),)
+        prefix, suffix = "rem typing\nx = ", "\nend\n"
+        first = await service.complete(
+            FimRequest(prefix=prefix, suffix=suffix, context=old, max_tokens=4, logit_bias=())
+        )
+        if not first.text:
+            pytest.skip("the tiny model wrote nothing showable here; nothing was cached")
+        hit = await service.complete(FimRequest(prefix=prefix, suffix=suffix, context=new))
+        assert hit.cached
+        assert service.warmer.task is not None
+        await service.warmer.task  # the user pauses
+        typed = await service.complete(
+            FimRequest(prefix=prefix + "y", suffix=suffix, context=new, max_tokens=1)
+        )
+        assert not typed.cached
+        evaluated = typed.stats.prompt_tokens - typed.stats.cached_tokens
+        assert typed.stats.prompt_tokens > 200
+        assert evaluated <= 12, typed.stats
+    finally:
+        await backend.close()

@@ -40,6 +40,7 @@ from daemon.models.gguf_info import GgufInfo, read_gguf_info
 from fim import FimFormat
 
 TOKEN_CACHE_ENTRIES = 512
+WARM = SamplingParams(max_tokens=0)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,10 @@ class LlamaBackend:
         tokens = self.encode_segments(chatml_segments(messages))
         return self.submit_tokens("chat", CHAT_SEQ, tokens, params, "conversation")
 
+    def warm(self, prompt: str) -> TextStream:
+        """Evaluate a FIM prompt into the FIM sequence without generating (cancellable)."""
+        return self.submit_tokens("fim", FIM_SEQ, self.encode(prompt), WARM, "prompt")
+
     def edit(self, prompt: str, params: SamplingParams) -> TextStream:
         """A next-edit prompt, on its own KV sequence (after FIM, before chat)."""
         return self.submit_tokens("edit", EDIT_SEQ, self.encode(prompt), params, "prompt")
@@ -257,6 +262,9 @@ class LlamaBackend:
                 return
             stats.cached_tokens = cached
             stats.prompt_eval_s = time.perf_counter() - started
+            if max_tokens < 1:  # warming: the prompt is all
+                stats.finish_reason = "length"
+                return
             yield from self._sample(engine, seq, list(tokens), params, max_tokens, stream)
         except GeneratorExit:  # the engine closed under us
             error = BackendUnavailableError("The model was unloaded; try again.")
