@@ -36,7 +36,11 @@ class ModelSettings:
         "", "Model to serve: a name from the model store or a path to a .gguf file."
     )
     n_ctx: int = setting(4096, "Context window in tokens (capped at the model's training context).")
-    n_threads: int = setting(0, "CPU threads for generation; 0 uses all cores but one.")
+    n_threads: int = setting(
+        0,
+        "CPU threads for llama.cpp; 0 uses all cores but one for generation and every core "
+        "for prompt evaluation.",
+    )
     n_gpu_layers: int = setting(
         0, "Layers to offload to a GPU; -1 offloads all, 0 runs on the CPU."
     )

@@ -270,7 +270,12 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def load_engine(
-    model_path: str, n_ctx: int, n_threads: int, n_gpu_layers: int, n_batch: int = 512
+    model_path: str,
+    n_ctx: int,
+    n_threads: int,
+    n_gpu_layers: int,
+    n_batch: int = 512,
+    n_threads_batch: int | None = None,
 ) -> Engine:
     """Load the weights once and create the one context (raises ValueError/RuntimeError)."""
     import llama_cpp
@@ -287,9 +292,9 @@ def load_engine(
     params.n_batch = params.n_ubatch = min(n_batch, n_ctx)
     params.n_seq_max = N_SEQ
     params.kv_unified = True  # both lanes share n_ctx cells: one KV the size of one context
-    # Only one job runs at a time, so generation and prompt evaluation may both use every
-    # thread we were given without competing with each other.
-    params.n_threads = params.n_threads_batch = n_threads
+    # Only one job runs at a time, so the two counts never compete with each other.
+    params.n_threads = n_threads
+    params.n_threads_batch = n_threads_batch or n_threads
     params.no_perf = True
     try:
         ctx = LlamaContext(model=model, params=params, verbose=False)
