@@ -38,8 +38,8 @@ class ModelSettings:
     n_ctx: int = setting(4096, "Context window in tokens (capped at the model's training context).")
     n_threads: int = setting(
         0,
-        "CPU threads for llama.cpp; 0 uses all cores but one for generation and every core "
-        "for prompt evaluation.",
+        "CPU threads for llama.cpp's generation and prompt evaluation; 0 uses all cores but "
+        "one (spin-waiting threads on a contended core are several times slower).",
     )
     n_gpu_layers: int = setting(
         0, "Layers to offload to a GPU; -1 offloads all, 0 runs on the CPU."
