@@ -25,7 +25,7 @@ EDIT_SEQ = 2
 SPARE_SEQ = 3  # holds a shifted run while the text before it is decoded
 N_SEQ = 4
 LANES = ("fim", "edit", "chat")  # in priority order
-PROMPT_CHUNK = 128  # tokens decoded between cancellation / FIM-priority checks
+PROMPT_CHUNK = 64  # tokens decoded between cancellation / FIM-priority checks
 MIN_SHIFT_REUSE = 16  # shorter unchanged runs are decoded again rather than shifted
 
 Step = Generator[None, None, None]
