@@ -172,10 +172,12 @@ async def test_each_distinct_text_is_tokenised_once(tiny_model, monkeypatch) -> 
 LONG_SUFFIX = "".join(f"  print {i}\n" for i in range(60)) + "end\n"
 
 
-async def _evaluated(backend: LlamaBackend, prefix: str, suffix: str) -> tuple[int, int]:
-    """(prompt tokens, tokens llama.cpp decoded for the prompt) of a one-token completion."""
+async def _evaluated(
+    backend: LlamaBackend, prefix: str, suffix: str, tokens: int = 1
+) -> tuple[int, int]:
+    """(prompt tokens, tokens llama.cpp decoded for the prompt) of a completion."""
     before = backend._engine.evaluated
-    stream = backend.fim(QWEN25_CODER.render(prefix, suffix), SamplingParams(max_tokens=1))
+    stream = backend.fim(QWEN25_CODER.render(prefix, suffix), SamplingParams(max_tokens=tokens))
     await stream.text()
     generated = stream.stats.completion_tokens
     return stream.stats.prompt_tokens, backend._engine.evaluated - before - max(0, generated - 1)
@@ -187,7 +189,8 @@ async def test_a_keystroke_shifts_the_unchanged_suffix_instead_of_decoding_it(
 ) -> None:
     backend = await started(tiny_model)
     try:
-        prompt_tokens, first = await _evaluated(backend, "rem start\nx = 1", LONG_SUFFIX)
+        # The first completion's generated tokens sit in the KV after its prompt.
+        prompt_tokens, first = await _evaluated(backend, "rem start\nx = 1", LONG_SUFFIX, 8)
         assert first == prompt_tokens  # precondition: a cold prompt is decoded in full
         assert backend.count_tokens(LONG_SUFFIX) > 100
         _, again = await _evaluated(backend, "rem start\n" + edit, LONG_SUFFIX)

@@ -204,9 +204,11 @@ class Table:
         if unit == "x":  # the row is a ratio already
             ratios = ""
         self.rows.append((name, cell(d), cell(a), cell(c), f"{ratios} ({goal})"))
+        print(" | ".join(self.rows[-1]), flush=True)  # progress: a run takes minutes
 
     def note(self, name: str, text: str) -> None:
         self.rows.append((name, text, "", "", ""))
+        print(f"{name}: {text}", flush=True)
 
     def print(self) -> None:
         print("| row | daemon | raw llama-cpp-python | llama_cpp.server |", end="")

@@ -58,6 +58,7 @@ class Engine:
         self._n_batch = n_batch
         self._kv: list[list[int]] = [[] for _ in range(N_SEQ)]
         self._epoch = [0] * N_SEQ  # bumped when a sequence is evicted to make room
+        self._prompt_end = [0] * N_SEQ  # where the last prompt evaluated into a sequence ended
         self.evaluated = 0  # prompt/generated tokens actually decoded (KV reuse is measured)
         self.generated = 0
         self.running: collections.Counter[str] = collections.Counter()
@@ -157,10 +158,14 @@ class Engine:
         kv = self._kv[seq]
         epoch = self._epoch[seq]
         reuse = min(common_prefix(kv, tokens), len(tokens) - 1)  # the last token gives logits
-        tail = self._shiftable_tail(kv, tokens, reuse)
+        # The run is looked for before the last token of the previous *prompt*: what was
+        # generated after it is never part of a new prompt.
+        old_end = self._prompt_end[seq] if 0 < self._prompt_end[seq] <= len(kv) else len(kv)
+        tail = self._shiftable_tail(kv[:old_end], tokens, reuse)
         new_start = len(tokens) - 1 - tail
+        self._prompt_end[seq] = len(tokens)
         if tail:
-            self._park_tail(seq, len(kv) - 1 - tail, tail, new_start, reuse)
+            self._park_tail(seq, old_end - 1 - tail, tail, new_start, reuse)
         elif reuse < len(kv):
             self._llama.llama_memory_seq_rm(self.ctx.memory, seq, reuse, -1)
             del kv[reuse:]
