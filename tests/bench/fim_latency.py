@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -317,6 +318,7 @@ def main() -> None:
         raw.llm.close()  # its tokenizer counted for the cases until here
     print(f"load average after: {os.getloadavg()}")
     table.print()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def burst_rows(daemon: Daemon, server: Server, count, n: int, lone: float, table: Table) -> None:
@@ -411,9 +413,10 @@ def session_rows(work: Path, varied: Path, threads: int, args, count, table) -> 
             case = Case(text[:cut] + "\n" + line[:j], text[cut:], count)
             spent, body = daemon.fim(case, 96, "session")
             latencies.append(spent)
+            rejected = body["check"] is not None and not body["check"]["passed"]
             if body["completion"]:
                 shown += 1
-            elif body["finish_reason"] != "time":
+            elif rejected or body["finish_reason"] != "time":
                 deliberate += 1  # the gate or post-processing said "nothing here"
         keys = len(latencies)
         table.note(
