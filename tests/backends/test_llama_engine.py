@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -224,3 +225,22 @@ async def test_a_shift_cancelled_half_way_leaves_a_contiguous_sequence(tiny_mode
         assert evaluated == len(tokens) - len(cached)  # the rest, and nothing twice
     finally:
         await backend.close()
+
+
+async def test_a_grammar_constrains_the_output(tiny_model) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class WithGrammar(SamplingParams):  # main's SamplingParams has this field itself
+        grammar: str | None = None
+
+    backend = await started(tiny_model)
+    try:
+        params = WithGrammar(max_tokens=16, temperature=0.9, grammar='root ::= "yes" | "no"')
+        texts = set()
+        for seed in range(4):
+            stream = backend.chat([ChatMessage("user", "ok?")], replace(params, seed=seed))
+            texts.add(await stream.text())
+    finally:
+        await backend.close()
+    assert texts <= {"yes", "no"} and texts

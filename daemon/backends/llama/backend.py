@@ -29,6 +29,7 @@ from daemon.backends.llama.engine import (
     Step,
     load_engine,
 )
+from daemon.backends.llama.extras import grammar_mask, token_logprob
 from daemon.backends.llama.sampling import Sampler
 from daemon.errors import (
     BackendUnavailableError,
@@ -169,7 +170,9 @@ class LlamaBackend:
         return self._engine
 
     def count_tokens(self, text: str) -> int:
-        return len(self._encode_text(text))
+        # As the prompt is really tokenised (markers are one token each): the prompt budget,
+        # and the trainer's FIM samples cut to it, depend on this count being exact.
+        return len(self.encode(text))
 
     def encode(self, prompt: str) -> list[int]:
         """Tokenise a rendered FIM/plain prompt: the format's markers become their token ids."""
@@ -201,6 +204,9 @@ class LlamaBackend:
             if len(self._tokens) > TOKEN_CACHE_ENTRIES:
                 self._tokens.popitem(last=False)
         return tokens
+
+    def _piece_text(self, token: int) -> str:
+        return self._require_engine().piece(token).decode("utf-8", errors="replace")
 
     # generation -----------------------------------------------------------------------------
     def fim(self, prompt: str, params: SamplingParams) -> TextStream:
@@ -289,6 +295,10 @@ class LlamaBackend:
     ) -> Step:
         stats = stream.stats
         sampler = Sampler(params, engine.n_vocab)
+        mask = grammar_mask(params, engine.vocab, engine.n_vocab)
+        top_logprobs = getattr(params, "logprobs", None)
+        if top_logprobs is not None:
+            stats.logprobs = []  # type: ignore[attr-defined]
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         logits = engine.logits()
         first_token_at = time.perf_counter()
@@ -298,10 +308,16 @@ class LlamaBackend:
                 if stream.cancelled.is_set():
                     stats.finish_reason = "cancelled"
                     return
-                token = sampler(logits, history)
+                token = sampler(mask(logits) if mask else logits, history)
                 if token in self._stop_ids or engine.is_end(token):
                     stats.finish_reason = "stop"
                     return
+                if mask:
+                    mask.accept(token)
+                if top_logprobs is not None:
+                    stats.logprobs.append(  # type: ignore[attr-defined]
+                        token_logprob(logits, token, top_logprobs, self._piece_text)
+                    )
                 stats.completion_tokens += 1
                 engine.generated += 1
                 text = decoder.decode(engine.piece(token))
@@ -320,6 +336,8 @@ class LlamaBackend:
                     engine.decode(seq, [token])
                 logits = engine.logits()
         finally:
+            if mask:
+                mask.close()
             tail = decoder.decode(b"", final=True)
             if tail:
                 stream.put(tail)
