@@ -244,3 +244,20 @@ async def test_a_grammar_constrains_the_output(tiny_model) -> None:
     finally:
         await backend.close()
     assert texts <= {"yes", "no"} and texts
+
+
+async def test_prompt_lookup_drafts_change_nothing_but_the_batching(tiny_model, endless) -> None:
+    from types import SimpleNamespace
+
+    backend = await started(tiny_model)
+    try:
+        prompt = "".join(f"let a{i} = b{i}\n" for i in range(30)) * 2
+        params = SamplingParams(max_tokens=60, temperature=0, logit_bias=endless)
+        plain = await backend.edit(prompt, params).text()
+        backend._engine.truncate(2, 0)  # the edit sequence starts cold again
+        drafted = await backend.edit(prompt, params, SimpleNamespace(tokens=8, ngram=2)).text()
+        # Both paths ran: drafts accepted and drafts rejected (12 of 13 on the tiny model).
+        assert 0 < backend._engine.accepted < backend._engine.drafted
+    finally:
+        await backend.close()
+    assert drafted == plain

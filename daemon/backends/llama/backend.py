@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
 from daemon.backends.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
@@ -30,6 +31,7 @@ from daemon.backends.llama.engine import (
     load_engine,
 )
 from daemon.backends.llama.extras import grammar_mask, token_logprob
+from daemon.backends.llama.lookup import find_draft
 from daemon.backends.llama.sampling import Sampler
 from daemon.errors import (
     BackendUnavailableError,
@@ -220,12 +222,23 @@ class LlamaBackend:
         """Evaluate a FIM prompt into the FIM sequence without generating (cancellable)."""
         return self.submit_tokens("fim", FIM_SEQ, self.encode(prompt), WARM, "prompt")
 
-    def edit(self, prompt: str, params: SamplingParams) -> TextStream:
-        """A next-edit prompt, on its own KV sequence (after FIM, before chat)."""
-        return self.submit_tokens("edit", EDIT_SEQ, self.encode(prompt), params, "prompt")
+    def edit(self, prompt: str, params: SamplingParams, lookup: Any = None) -> TextStream:
+        """A next-edit prompt, on its own KV sequence (after FIM, before chat); with a
+        ``lookup`` (``tokens``, ``ngram``: daemon.backends.llama_lookup.PromptLookup) and
+        greedy sampling, drafts from the prompt are checked a batch at a time."""
+        draft = (getattr(lookup, "tokens", 0), getattr(lookup, "ngram", 2))
+        use = draft if draft[0] > 0 and params.temperature <= 0 else None
+        tokens = self.encode(prompt)
+        return self.submit_tokens("edit", EDIT_SEQ, tokens, params, "prompt", draft=use)
 
     def submit_tokens(
-        self, lane: str, seq: int, tokens: list[int], params: SamplingParams, what: str
+        self,
+        lane: str,
+        seq: int,
+        tokens: list[int],
+        params: SamplingParams,
+        what: str,
+        draft: tuple[int, int] | None = None,
     ) -> TextStream:
         """Generate after ``tokens`` on KV sequence ``seq``, scheduled as ``lane``."""
         engine = self._require_engine()
@@ -244,7 +257,7 @@ class LlamaBackend:
             stream.finish(GenerationError(f"Generation failed in llama.cpp: {exc}"))
 
         def start() -> Step:
-            return self._generate(engine, seq, tokens, params, max_tokens, stream)
+            return self._generate(engine, seq, tokens, params, max_tokens, stream, draft)
 
         engine.submit(Job(lane, start, fail))
         return stream
@@ -257,6 +270,7 @@ class LlamaBackend:
         params: SamplingParams,
         max_tokens: int,
         stream: TextStream,
+        draft: tuple[int, int] | None = None,
     ) -> Step:
         """Worker-thread steps: the prompt in chunks (reusing the KV prefix), then one token
         per step. Cancellation is honoured between any two steps."""
@@ -274,7 +288,8 @@ class LlamaBackend:
             if max_tokens < 1:  # warming: the prompt is all
                 stats.finish_reason = "length"
                 return
-            yield from self._sample(engine, seq, list(tokens), params, max_tokens, stream)
+            history = list(tokens)
+            yield from self._sample(engine, seq, history, params, max_tokens, stream, draft)
         except GeneratorExit:  # the engine closed under us
             error = BackendUnavailableError("The model was unloaded; try again.")
             raise
@@ -292,6 +307,7 @@ class LlamaBackend:
         params: SamplingParams,
         max_tokens: int,
         stream: TextStream,
+        draft_shape: tuple[int, int] | None = None,
     ) -> Step:
         stats = stream.stats
         sampler = Sampler(params, engine.n_vocab)
@@ -300,7 +316,8 @@ class LlamaBackend:
         if top_logprobs is not None:
             stats.logprobs = []  # type: ignore[attr-defined]
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        logits = engine.logits()
+        rows = [engine.logits()]  # logits per position: more than one while checking a draft
+        draft: list[int] = []  # drafted tokens in the KV, not yet confirmed
         first_token_at = time.perf_counter()
         stats.finish_reason = "length"
         try:
@@ -308,6 +325,7 @@ class LlamaBackend:
                 if stream.cancelled.is_set():
                     stats.finish_reason = "cancelled"
                     return
+                logits = rows.pop(0)
                 token = sampler(mask(logits) if mask else logits, history)
                 if token in self._stop_ids or engine.is_end(token):
                     stats.finish_reason = "stop"
@@ -326,15 +344,27 @@ class LlamaBackend:
                 if stats.completion_tokens >= max_tokens:
                     return
                 history.append(token)
+                if draft:
+                    if token == draft[0]:  # already in the KV, and rows[0] follows it
+                        draft.pop(0)
+                        engine.accepted += 1
+                        continue
+                    engine.truncate(seq, len(history) - 1)  # the rest of the draft was wrong
+                    draft, rows = [], []
                 epoch = engine.epoch(seq)
                 yield  # a waiting FIM job runs here
                 if engine.epoch(seq) != epoch:  # our KV was evicted meanwhile: rebuild it
                     if (yield from engine.evaluate(seq, history, stream.cancelled)) is None:
                         stats.finish_reason = "cancelled"
                         return
-                else:
-                    engine.decode(seq, [token])
-                logits = engine.logits()
+                    rows = [engine.logits()]
+                    continue
+                if draft_shape is not None:
+                    room = max_tokens - stats.completion_tokens - 1
+                    draft = find_draft(history, draft_shape[1], min(draft_shape[0], room))
+                engine.decode(seq, [token, *draft], all_logits=bool(draft))
+                engine.drafted += len(draft)
+                rows = engine.logits_rows(len(draft) + 1) if draft else [engine.logits()]
         finally:
             if mask:
                 mask.close()

@@ -61,6 +61,8 @@ class Engine:
         self._prompt_end = [0] * N_SEQ  # where the last prompt evaluated into a sequence ended
         self.evaluated = 0  # prompt/generated tokens actually decoded (KV reuse is measured)
         self.generated = 0
+        self.drafted = 0  # prompt-lookup draft tokens checked, and those accepted
+        self.accepted = 0
         self.running: collections.Counter[str] = collections.Counter()
         self._queues: dict[str, collections.deque[Job]] = {
             lane: collections.deque() for lane in LANES
@@ -229,8 +231,9 @@ class Engine:
         run = int(differ[0]) if differ.size else room
         return run if run >= MIN_SHIFT_REUSE else 0
 
-    def decode(self, seq: int, tokens: Sequence[int]) -> None:
-        """Append ``tokens`` to ``seq`` at the next positions; logits for the last one."""
+    def decode(self, seq: int, tokens: Sequence[int], all_logits: bool = False) -> None:
+        """Append ``tokens`` to ``seq`` at the next positions; logits for the last one (for
+        every one with ``all_logits``: a draft being checked)."""
         kv = self._kv[seq]
         start = len(kv)
         batch = self._batch
@@ -240,7 +243,7 @@ class Engine:
             batch.pos[i] = start + i
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = seq
-            batch.logits[i] = False
+            batch.logits[i] = all_logits
         batch.logits[len(tokens) - 1] = True
         code = self._llama.llama_decode(self.ctx.ctx, batch)
         if code == 1 and self._evict_others(seq):  # no free KV cell: the other lane yields
@@ -259,6 +262,21 @@ class Engine:
                 self._epoch[other] += 1
                 evicted = True
         return evicted
+
+    def truncate(self, seq: int, length: int) -> None:
+        """Forget ``seq``'s positions from ``length`` on (a rejected draft)."""
+        if length < len(self._kv[seq]):
+            self._llama.llama_memory_seq_rm(self.ctx.memory, seq, length, -1)
+            del self._kv[seq][length:]
+
+    def logits_rows(self, rows: int) -> list[Any]:
+        """Copies of the logits of the last decode's ``rows`` tokens (decoded with all_logits)."""
+        return [
+            np.ctypeslib.as_array(
+                self._llama.llama_get_logits_ith(self.ctx.ctx, i), shape=(self.n_vocab,)
+            ).copy()
+            for i in range(rows)
+        ]
 
     def logits(self) -> Any:
         """A copy of the last decoded token's logits (the buffer is reused by the next decode)."""
