@@ -206,7 +206,7 @@ async def test_a_keystroke_shifts_the_unchanged_suffix_instead_of_decoding_it(
         await backend.close()
 
 
-async def test_a_shift_cancelled_half_way_leaves_a_contiguous_sequence(tiny_model) -> None:
+async def test_a_shift_cancelled_half_way_keeps_the_suffix_for_the_next_prompt(tiny_model) -> None:
     backend = await started(tiny_model)
     try:
         engine = backend._engine
@@ -219,10 +219,14 @@ async def test_a_shift_cancelled_half_way_leaves_a_contiguous_sequence(tiny_mode
         cancelled.set()
         with pytest.raises(StopIteration):
             next(steps)
+        from llama_cpp import llama_cpp
+
         cached = list(engine.cached(FIM_SEQ))
-        assert cached == tokens[: len(cached)]
+        # What was decoded, then the parked suffix put back right after it: no gap.
+        assert llama_cpp.llama_memory_seq_pos_max(engine.ctx.memory, FIM_SEQ) == len(cached) - 1
+        assert cached[-20:] == tokens[-21:-1]
         _, evaluated = await _evaluated(backend, inserted, LONG_SUFFIX)
-        assert evaluated == len(tokens) - len(cached)  # the rest, and nothing twice
+        assert evaluated == len(tokens) - len(cached)  # the rest of the middle, and the end
     finally:
         await backend.close()
 

@@ -58,7 +58,9 @@ class Engine:
         self._n_batch = n_batch
         self._kv: list[list[int]] = [[] for _ in range(N_SEQ)]
         self._epoch = [0] * N_SEQ  # bumped when a sequence is evicted to make room
-        self._prompt_end = [0] * N_SEQ  # where the last prompt evaluated into a sequence ended
+        # Where the comparable part of the last prompt in a sequence ends (before its last
+        # token, whose logits every prompt recomputes); generated tokens follow it.
+        self._run_end = [0] * N_SEQ
         self.evaluated = 0  # prompt/generated tokens actually decoded (KV reuse is measured)
         self.generated = 0
         self.drafted = 0  # prompt-lookup draft tokens checked, and those accepted
@@ -160,14 +162,14 @@ class Engine:
         kv = self._kv[seq]
         epoch = self._epoch[seq]
         reuse = min(common_prefix(kv, tokens), len(tokens) - 1)  # the last token gives logits
-        # The run is looked for before the last token of the previous *prompt*: what was
-        # generated after it is never part of a new prompt.
-        old_end = self._prompt_end[seq] if 0 < self._prompt_end[seq] <= len(kv) else len(kv)
-        tail = self._shiftable_tail(kv[:old_end], tokens, reuse)
+        # The run is looked for where the previous prompt's run ended (before its last token):
+        # what was generated after a prompt is never part of a new one.
+        old_end = min(self._run_end[seq], len(kv))
+        tail = self._shiftable_tail(kv[:old_end], tokens[:-1], reuse)
         new_start = len(tokens) - 1 - tail
-        self._prompt_end[seq] = len(tokens)
+        self._run_end[seq] = len(tokens) - 1
         if tail:
-            self._park_tail(seq, old_end - 1 - tail, tail, new_start, reuse)
+            self._park_tail(seq, old_end - tail, tail, new_start, reuse)
         elif reuse < len(kv):
             self._llama.llama_memory_seq_rm(self.ctx.memory, seq, reuse, -1)
             del kv[reuse:]
@@ -175,7 +177,7 @@ class Engine:
         end = new_start if tail else len(tokens)  # what is decoded chunk by chunk
         for start in range(reuse, end, PROMPT_CHUNK):
             if cancelled.is_set():
-                self._clear(SPARE_SEQ)
+                self._keep_parked(seq, parked if tail else None)
                 return None
             self.decode(seq, tokens[start : min(start + PROMPT_CHUNK, end)])
             if start + PROMPT_CHUNK >= end and not tail:
@@ -187,7 +189,7 @@ class Engine:
                 return None if again is None else reuse + tail
         if tail:
             if cancelled.is_set():
-                self._clear(SPARE_SEQ)
+                self._keep_parked(seq, parked)
                 return None
             if self._epoch[SPARE_SEQ] == parked:
                 self._llama.llama_memory_seq_cp(self.ctx.memory, SPARE_SEQ, seq, -1, -1)
@@ -198,6 +200,25 @@ class Engine:
                 tail = 0
                 self.decode(seq, tokens[new_start:])
         return reuse + tail
+
+    def _keep_parked(self, seq: int, parked: int | None) -> None:
+        """A cancelled evaluation: put the parked run back right after what was decoded, so
+        the next prompt (most likely the next keystroke's) can shift it again."""
+        kv = self._kv[seq]
+        self._run_end[seq] = len(kv)
+        if parked is None or self._epoch[SPARE_SEQ] != parked or not self._kv[SPARE_SEQ]:
+            self._clear(SPARE_SEQ)
+            return
+        mem, run = self.ctx.memory, self._kv[SPARE_SEQ]
+        start = int(self._llama.llama_memory_seq_pos_min(mem, SPARE_SEQ))
+        if start != len(kv):
+            self._llama.llama_memory_seq_add(
+                mem, SPARE_SEQ, start, start + len(run), len(kv) - start
+            )
+        self._llama.llama_memory_seq_cp(mem, SPARE_SEQ, seq, -1, -1)
+        kv.extend(run)
+        self._run_end[seq] = len(kv)
+        self._clear(SPARE_SEQ)
 
     def _park_tail(self, seq: int, old_start: int, tail: int, new_start: int, reuse: int) -> None:
         """Move ``seq``'s run at ``old_start`` to ``SPARE_SEQ`` at ``new_start``, and cut
@@ -219,14 +240,13 @@ class Engine:
             self._kv[seq] = []
 
     def _shiftable_tail(self, kv: Sequence[int], tokens: Sequence[int], reuse: int) -> int:
-        """Length of the run that ends both ``kv`` and ``tokens`` (their last token aside),
-        after the common prefix; 0 when too short to be worth a shift or shifts are
-        impossible (some architectures)."""
-        room = min(len(kv), len(tokens)) - 1 - reuse
+        """Length of the run that ends both ``kv`` and ``tokens``, after the common prefix; 0
+        when too short to be worth a shift, or shifts are impossible (some architectures)."""
+        room = min(len(kv), len(tokens)) - reuse
         if room < MIN_SHIFT_REUSE or not self._llama.llama_memory_can_shift(self.ctx.memory):
             return 0
-        old = np.asarray(kv[len(kv) - 1 - room : len(kv) - 1], np.int64)[::-1]
-        new = np.asarray(tokens[len(tokens) - 1 - room : len(tokens) - 1], np.int64)[::-1]
+        old = np.asarray(kv[len(kv) - room :], np.int64)[::-1]
+        new = np.asarray(tokens[len(tokens) - room :], np.int64)[::-1]
         differ = np.flatnonzero(old != new)
         run = int(differ[0]) if differ.size else room
         return run if run >= MIN_SHIFT_REUSE else 0
