@@ -159,6 +159,8 @@ class Engine:
         attended to the old middle when they were computed: an approximation llama-server
         makes too. llama.cpp wants each sequence's positions to grow one by one, so the run
         waits in ``SPARE_SEQ`` while the middle is decoded."""
+        if cancelled.is_set():  # superseded while queued: leave the KV exactly as it is
+            return None
         kv = self._kv[seq]
         epoch = self._epoch[seq]
         reuse = min(common_prefix(kv, tokens), len(tokens) - 1)  # the last token gives logits
