@@ -24,7 +24,9 @@ from daemon.backends.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
 from daemon.backends.llama.engine import (
     CHAT_SEQ,
     EDIT_SEQ,
+    FIM_PROMPT_CHUNK,
     FIM_SEQ,
+    PROMPT_CHUNK,
     Engine,
     Job,
     Step,
@@ -280,7 +282,8 @@ class LlamaBackend:
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            cached = yield from engine.evaluate(seq, tokens, stream.cancelled)
+            chunk = PROMPT_CHUNK if seq == CHAT_SEQ else FIM_PROMPT_CHUNK
+            cached = yield from engine.evaluate(seq, tokens, stream.cancelled, chunk)
             if cached is None:
                 return
             stats.cached_tokens = cached
