@@ -21,6 +21,12 @@ TokenCounter = Callable[[str], int]
 CHARS_PER_TOKEN_GUESS = 3
 """Only used to pick the first line count to probe; the token counter decides."""
 
+PREFIX_ANCHOR_LINES = 8
+"""A truncated prefix starts at a line whose index (in the given prefix) is a multiple of this.
+Typing on the cursor line would otherwise push one line out of the top every few keystrokes
+(and back in as tokenisation shifts), and every such move changes the prompt right after the
+context chunks: the KV cache can reuse nothing after it. Costs at most this many lines less."""
+
 _MAX_ROUNDS = 6
 _PROBE_CHUNK = ContextFile("", "\n")
 
@@ -226,6 +232,10 @@ def _fit_prefix(prefix: str, budget: int, count: TokenCounter) -> _Fit:
         return _fit_cursor_line_tail(lines[-1], budget, count)
     start = _lines_within_chars(reversed(lines[:-1]), budget * CHARS_PER_TOKEN_GUESS)
     kept = _largest_fitting(above, fits, start)
+    if kept < above:
+        first = -(-(above - kept) // PREFIX_ANCHOR_LINES) * PREFIX_ANCHOR_LINES
+        kept = max(0, above - first)
+        fits(kept)  # fewer lines than a fitting count: fits too, and is now counted
     return _Fit(text_for(kept), fits.tokens[kept], kept < above)
 
 

@@ -395,6 +395,10 @@ class HttpBackend:
     under "the dialect").
     """
 
+    remote_prompt = True
+    """The upstream evaluates the prompt on its own hardware, out of our reach: a FIM time
+    budget counts from the request, not from the first token (see FimService)."""
+
     name: str
     label: str
     """How its own errors name it: "The {label} backend is closed."."""

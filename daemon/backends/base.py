@@ -115,6 +115,14 @@ class TextStream:
         for callback in callbacks:
             callback()
 
+    def supersede(self) -> None:
+        """Cancel, and end the reader's iteration now rather than when the producer notices
+        (mid-chunk of a prompt, or behind a relay): a superseded request is answered at once."""
+        self.superseded = True
+        self.cancel()
+        with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, self._DONE)
+
     def __aiter__(self) -> AsyncIterator[str]:
         return self._iterate()
 

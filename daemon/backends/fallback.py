@@ -70,6 +70,11 @@ class FallbackBackend:
         """The backend serving now (None while none can)."""
         return self._active
 
+    @property
+    def remote_prompt(self) -> bool:
+        """Whether the backend serving now evaluates prompts upstream (see HttpBackend)."""
+        return bool(getattr(self._active, "remote_prompt", False))
+
     def attempts(self) -> list[Attempt]:
         active = self._active.name if self._active else None
         return [
@@ -159,6 +164,11 @@ class FallbackBackend:
             raise BackendUnavailableError("No backend can serve: " + self._summary())
         return active.count_tokens(text)
 
+    def warm(self, prompt: str) -> TextStream | None:
+        """Evaluate a FIM prompt ahead of need, when the active backend can (else None)."""
+        warm = getattr(self._active, "warm", None)
+        return None if warm is None else warm(prompt)
+
     def fim(self, prompt: str, params: SamplingParams) -> TextStream:
         return self._serve(lambda backend: backend.fim(prompt, params))
 
@@ -197,6 +207,9 @@ class FallbackBackend:
                     raise BackendUnavailableError("No backend can serve: " + self._summary())
                 backend = self._active
                 inner = call(backend)
+        except asyncio.CancelledError:  # the reader cancelled: it must not wait for an answer
+            outer.finish()
+            raise
         except BackendError as exc:
             outer.finish(exc)
         except Exception as exc:  # never leave the reader waiting on a dead relay

@@ -1,8 +1,9 @@
 """The FIM pipeline: type-ahead cache → prompt assembly → generation → post-processing.
 
-Latency rules live here: a newer request from the same client supersedes the older one, a
-completion stops as soon as post-processing would cut it anyway, and the time budget returns
-whatever is complete at a line boundary.
+Latency rules live here: a newer request from the same client supersedes the older one (which
+is answered at once, empty, ``superseded``), a completion stops as soon as post-processing would
+cut it anyway, and the time budget, counted from the first generated token, returns the
+complete lines, or the partial first line when none is complete yet.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from daemon.backends.stops import StopMatcher
 from daemon.check import Checker, CompletionGate
 from daemon.config import FimSettings
 from daemon.services.fim_prompt import assemble_fim_prompt, fim_max_tokens, fim_prompt_budget
+from daemon.services.fim_warm import KvWarmer
 from daemon.services.typeahead import TypeAheadCache
 from fim import ContextFile, FimFormat
 from fim.context import AssembledPrompt
@@ -95,8 +97,7 @@ class Supersession:
         self._latest[client] = ticket
         running = self._running.get(client)
         if running is not None and running[0] < ticket:
-            running[1].superseded = True
-            running[1].cancel()
+            running[1].supersede()
         return ticket
 
     def is_current(self, client: str, ticket: int) -> bool:
@@ -105,8 +106,7 @@ class Supersession:
     def begin(self, client: str, ticket: int, stream: TextStream) -> bool:
         """Register ``stream``; False (and the stream cancelled) when the ticket is stale."""
         if not self.is_current(client, ticket):
-            stream.superseded = True
-            stream.cancel()
+            stream.supersede()
             return False
         self._running[client] = (ticket, stream)
         return True
@@ -138,6 +138,7 @@ class FimService:
         self.supersession = Supersession()
         self.pinned_context: PinnedContext | None = None
         """Workspace signatures pinned at the front of every prompt (set by the runtime)."""
+        self.warmer = KvWarmer(backend)
 
     def _budget(self, max_tokens: int) -> int:
         return fim_prompt_budget(self.n_ctx, max_tokens, self.settings.max_prompt_tokens)
@@ -161,6 +162,7 @@ class FimService:
         replaced by another candidate within the time budget, or not shown at all."""
         started = time.perf_counter()
         ticket = self.supersession.ticket(request.client)
+        self.warmer.stop()
         try:
             result = await self._complete(request, gate, ticket, started)
         finally:
@@ -190,9 +192,14 @@ class FimService:
         self, request: FimRequest, gate: CompileGate | None, ticket: int, started: float
     ) -> FimResult:
         cached = self.cache.get(request.prefix, request.suffix)
-        if cached is not None:
-            return FimResult(text=cached, raw_text=cached, cached=True)
         params = self._params(request)
+        if cached is not None:
+            self.warmer.after_cache_hit(
+                (request.path, request.context),
+                lambda: self._assemble(request, params.max_tokens).prompt,
+            )
+            return FimResult(text=cached, raw_text=cached, cached=True)
+        self.warmer.sent((request.path, request.context))
         assembled = await asyncio.to_thread(self._assemble, request, params.max_tokens)
         result = FimResult(
             text="",
@@ -200,12 +207,18 @@ class FimService:
             prompt_truncated=(assembled.prefix_truncated or assembled.suffix_truncated),
         )
         ctx = FimContext.build(assembled.prefix, assembled.suffix)
-        deadline = time.monotonic() + self.settings.time_budget_ms / 1000
+        budget_s = self.settings.time_budget_ms / 1000
+        # The budget runs from the first candidate's first token: a local prompt evaluation is
+        # work we schedule and cancel ourselves. An upstream's is not, so there it runs from now.
+        remote = getattr(self.backend, "remote_prompt", False)
+        deadline: float | None = time.monotonic() + budget_s if remote else None
         for attempt in range(1, (gate.candidates if gate else 1) + 1):
             stream = self.backend.fim(assembled.prompt, params)
             if self.supersession.begin(request.client, ticket, stream):
                 try:
-                    result.raw_text = await self._collect(stream, ctx, request.stop, deadline)
+                    result.raw_text, deadline = await self._collect(
+                        stream, ctx, request.stop, budget_s, deadline
+                    )
                 finally:
                     self.supersession.end(request.client, ticket)
             result.stats, result.superseded = stream.stats, stream.superseded
@@ -221,37 +234,60 @@ class FimService:
             if result.check.passed:
                 return result
             result.text = ""
-            if time.monotonic() >= deadline:
+            if deadline is None or time.monotonic() >= deadline:
                 return result
             params = replace(params, temperature=max(params.temperature, 0.7), seed=attempt)
         return result
 
     async def _collect(
-        self, stream: TextStream, ctx: FimContext, stops: Sequence[str], deadline: float
-    ) -> str:
-        """Read the stream until it ends, a stop/early-stop cuts it, or the deadline passes."""
+        self,
+        stream: TextStream,
+        ctx: FimContext,
+        stops: Sequence[str],
+        budget_s: float,
+        deadline: float | None,
+    ) -> tuple[str, float | None]:
+        """Read the stream until it ends, a stop/early-stop cuts it, or ``budget_s`` after its
+        first chunk (or the given ``deadline``) passes; returns the text and the deadline."""
         matcher = StopMatcher(stops)
         text = ""
+        line_started = False  # the unfinished last line has a non-blank character
         iterator = aiter(stream)
         try:
             while True:
-                remaining = deadline - time.monotonic()
+                timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
                 try:
-                    chunk = await asyncio.wait_for(anext(iterator), timeout=max(remaining, 0.001))
+                    chunk = await asyncio.wait_for(anext(iterator), timeout=timeout)
                 except StopAsyncIteration:
                     break
                 except (TimeoutError, asyncio.TimeoutError):  # distinct types before 3.11
                     stream.stats.finish_reason = "time"
-                    text = text[: text.rfind("\n") + 1] if "\n" in text else text
+                    text = complete_lines(text)
                     break
+                if deadline is None:
+                    deadline = time.monotonic() + budget_s
                 text += matcher.feed(chunk)
                 if matcher.stopped:
                     break
-                cut = early_stop_index(text, ctx)
-                if cut is not None:
-                    text = text[:cut]
-                    break
+                # Early stop can only change its mind when a line ends or a new line shows its
+                # first character (see early_stop_index), so the rest of the chunks skip it.
+                tail = text[text.rfind("\n") + 1 :]
+                if "\n" in chunk or (tail.strip() and not line_started):
+                    cut = early_stop_index(text, ctx)
+                    if cut is not None:
+                        text = text[:cut]
+                        break
+                line_started = bool(tail.strip())
         finally:
             stream.cancel()
             await iterator.aclose()
-        return text + matcher.flush()
+        return text + matcher.flush(), deadline
+
+
+def complete_lines(text: str) -> str:
+    """What a completion cut by the clock shows: its complete lines, or the partial first line
+    when no complete line has anything in it (post-processing decides the rest, not the clock)."""
+    if "\n" not in text:
+        return text
+    complete = text[: text.rfind("\n") + 1]
+    return complete if complete.strip() else text

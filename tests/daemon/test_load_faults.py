@@ -13,20 +13,30 @@ from tests.conftest import start_daemon
 from tests.support.gguf_edit import with_string_metadata
 
 
-def test_a_broken_chat_template_degrades_instead_of_crashing(tiny_model, tmp_path) -> None:
+def test_a_broken_chat_template_neither_crashes_nor_blocks_the_model(tiny_model, tmp_path) -> None:
+    # The engine renders chats as ChatML itself and never compiles the GGUF's template, so a
+    # template with a Jinja syntax error (which used to crash `serve`) changes nothing.
     broken = with_string_metadata(
         tiny_model.gguf_path, tmp_path / "badtpl.gguf", "tokenizer.chat_template", "{% if %}x"
     )
     running = start_daemon(tmp_path / "home", "--model", str(broken))
     try:
         health = httpx.get(f"{running.url}/health").json()
-        assert health["status"] == "degraded"
-        assert "badtpl.gguf" in health["model_error"]
-        assert "chat_template" in health["model_error"]
+        assert health["status"] == "ok", health
         assert str(tmp_path) not in json.dumps(health)  # the file's name, not where it lives
+        chat = httpx.post(
+            f"{running.url}/v1/chat/completions",
+            headers=running.headers,
+            json={
+                "model": "badtpl",
+                "messages": [{"role": "user", "content": "hi"}],
+                "max_tokens": 4,
+            },
+            timeout=60,
+        )
+        assert chat.status_code == 200, chat.text
         reload = httpx.post(f"{running.url}/v1/admin/reload", headers=running.headers)
         assert reload.status_code < 500, reload.text
-        assert httpx.get(f"{running.url}/health").json()["status"] == "degraded"
     finally:
         running.stop()
 

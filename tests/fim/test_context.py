@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from fim.context import AssembledPrompt, assemble_prompt
+from fim.context import PREFIX_ANCHOR_LINES, AssembledPrompt, assemble_prompt
 from fim.formats import CODELLAMA, QWEN25_CODER, ContextFile, FimFormat
 
 _TOKEN = re.compile(r"<\|[a-z_]+\|>|\w+|[^\w\s]|\n")
@@ -91,7 +91,8 @@ def test_cuts_fall_on_line_boundaries_and_keep_the_cursor_line() -> None:
 def test_budget_is_used_almost_fully() -> None:
     result = assemble(600)
     longest_line = count_tokens("    total = total + item999\n")
-    assert result.token_estimate > 600 - 2 * longest_line
+    # The prefix start is anchored (PREFIX_ANCHOR_LINES), which may leave that many lines out.
+    assert result.token_estimate > 600 - (PREFIX_ANCHOR_LINES + 1) * longest_line
 
 
 def test_cursor_line_survives_a_tiny_budget() -> None:
@@ -183,3 +184,14 @@ def test_a_path_too_long_for_the_budget_is_left_out_not_an_error() -> None:
     )
     assert result.token_estimate <= 20
     assert "x.bbj" not in result.prompt and "x = " in result.prompt
+
+
+def test_typing_on_the_cursor_line_rarely_moves_a_truncated_prefix_start() -> None:
+    # Each keystroke adds a token to the cursor line; the first kept line may move only when
+    # the lines pushed out reach the next anchor, not with every line that no longer fits.
+    starts = set()
+    for typed in range(1, 60):
+        result = assemble(400, prefix=PREFIX + " y" * typed, suffix="\n")
+        assert result.prefix_truncated
+        starts.add(result.prefix.split("\n", 1)[0])
+    assert len(starts) <= 2, starts  # 10 different starts without the anchor

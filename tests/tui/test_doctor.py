@@ -423,7 +423,7 @@ async def test_a_bbjcpl_the_daemon_rests_is_a_warning(home: AppPaths) -> None:
     assert outcome.verdict == "warn" and "unhealthy" in outcome.summary
 
 
-async def test_a_store_model_with_a_broken_chat_template_is_not_ok(
+async def test_a_store_model_with_a_broken_chat_template_is_ok_because_it_is_never_compiled(
     home: AppPaths, tiny_model: TinyModel, tmp_path: Path
 ) -> None:
     from tests.support.gguf_edit import with_string_metadata
@@ -433,7 +433,7 @@ async def test_a_store_model_with_a_broken_chat_template_is_not_ok(
     )
     ModelStore(home.models_dir).import_file(broken, name="badtpl")
     model = _by_name(await run_doctor(home))["Model"]
-    assert model.verdict == "fail" and "not valid Jinja" in model.summary, model
+    assert model.verdict == "ok", model
 
 
 async def test_with_the_daemon_down_doctor_expects_the_configured_port(

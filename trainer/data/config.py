@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from daemon.config import FimSettings as ServeFim
+from daemon.config import ModelSettings as ServeModel
 from daemon.config import Origin, file_layer, flag_layer, read_toml, resolve, setting
 from daemon.config import WorkspaceSettings as ServeWorkspace
 from daemon.errors import ConfigError
@@ -88,15 +90,20 @@ class DataConfig:
         "quarter of max_seq_len is used.",
     )
     serve_n_ctx: int = setting(
-        4096, "The daemon's [llama] n_ctx: FIM prompts are cut to the budget it serves with."
+        ServeModel().n_ctx,
+        "The daemon's [model] n_ctx: FIM prompts are cut to the budget it serves with.",
     )
     serve_fim_max_tokens: int = setting(
-        96, "The daemon's [fim] max_tokens (the completion's room in its prompt budget)."
+        ServeFim().max_tokens,
+        "The daemon's [fim] max_tokens (the completion's room in its prompt budget).",
     )
     serve_fim_max_prompt_tokens: int = setting(
-        0, "The daemon's [fim] max_prompt_tokens; 0 means n_ctx minus max_tokens."
+        ServeFim().max_prompt_tokens,
+        "The daemon's [fim] max_prompt_tokens; 0 means n_ctx minus max_tokens.",
     )
-    serve_fim_prefix_share: float = setting(0.75, "The daemon's [fim] prefix_share.")
+    serve_fim_prefix_share: float = setting(
+        ServeFim().prefix_share, "The daemon's [fim] prefix_share."
+    )
     fim_workspace_context: bool = setting(
         True,
         "Pin the workspace signatures the daemon pins with [workspace] on (classes a file "

@@ -23,6 +23,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
+from daemon.config import FimSettings as ServeFim
 from daemon.services.fim_prompt import assemble_fim_prompt
 from fim.formats import QWEN25_CODER, FimFormat
 from fim.ring import ContextRing
@@ -53,7 +54,7 @@ class FimSettings:
     prompt_budget: int = 1_000_000
     """The daemon's prompt budget (``fim_prompt_budget`` of the serving settings); a sample
     whose completion leaves less room within ``max_seq_len`` gets a smaller one."""
-    prefix_share: float = 0.75
+    prefix_share: float = ServeFim().prefix_share
     """The daemon's ``[fim] prefix_share``."""
     workspace: PinSettings = NO_WORKSPACE
     """The daemon's ``[workspace]`` settings; a budget of 0 renders no workspace context."""

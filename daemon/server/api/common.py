@@ -185,13 +185,14 @@ def fim_request_from_prompt(
             return None
         prompt, suffix = templated.prefix, templated.suffix
         path, context = templated.path, templated.context
-    split = split_snippet_header(prompt)
-    prefix, snippets, path = split.prefix, split.context, path or split.path
+    else:  # a templated prompt's snippet header was already split off by its parser
+        split = split_snippet_header(prompt)
+        prompt, context, path = split.prefix, split.context, split.path
     return FimRequest(
-        prefix=prefix,
+        prefix=prompt,
         suffix=suffix,
         path=path,
-        context=context + snippets,
+        context=context,
         client=client,
         **sampling,
     )
