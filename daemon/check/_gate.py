@@ -81,16 +81,24 @@ class JudgesUnits(Protocol):
 class CompletionGate:
     """Judges the completions of one FIM request against that request's baseline.
 
-    With ``time_budget_s`` (the FIM time budget, counted from the gate's creation) a whole-
-    program check that would overrun it is not waited for: the built-in checker judges that
-    completion instead, while the slow check runs on in the background (so a hung bbjcpl still
-    reaches its own timeout and trips its circuit breaker).
+    With ``time_budget_s`` (the FIM time budget, counted from the gate's creation until
+    :meth:`ends_at` moves it to the request's own deadline) a whole-program check that would
+    overrun it is not waited for: the built-in checker judges that completion instead, while the
+    slow check runs on in the background (so a hung bbjcpl still reaches its own timeout and
+    trips its circuit breaker).
     """
 
     def __init__(self, checker: Checker, time_budget_s: float | None = None) -> None:
         self.checker = checker
         self._baselines: dict[tuple[str, str], CheckResult] = {}
+        self._budgeted = time_budget_s is not None
         self._deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
+
+    def ends_at(self, deadline: float) -> None:
+        """End the budget at ``deadline`` (a ``time.monotonic`` value): the FIM budget runs from
+        the first generated token, which on a CPU can come long after the gate was made."""
+        if self._budgeted:
+            self._deadline = deadline
 
     async def judge(self, prefix: str, completion: str, suffix: str) -> GateVerdict:
         if isinstance(self.checker, JudgesUnits):

@@ -65,7 +65,11 @@ class CompileGate:
         self.candidates = max(1, candidates)
         self._gate = CompletionGate(checker, time_budget_s)
 
-    async def judge(self, prefix: str, completion: str, suffix: str, attempt: int) -> FimCheck:
+    async def judge(
+        self, prefix: str, completion: str, suffix: str, attempt: int, deadline: float | None = None
+    ) -> FimCheck:
+        if deadline is not None:
+            self._gate.ends_at(deadline)
         verdict = await self._gate.judge(prefix, completion, suffix)
         return FimCheck(verdict.checker, verdict.passed, attempt, verdict.new_errors)
 
@@ -227,7 +231,9 @@ class FimService:
             result.text = apply_chain(result.raw_text, ctx, DEFAULT_CHAIN)
             if not result.text or gate is None:
                 return result
-            result.check = await gate.judge(request.prefix, result.text, request.suffix, attempt)
+            result.check = await gate.judge(
+                request.prefix, result.text, request.suffix, attempt, deadline
+            )
             if not self.supersession.is_current(request.client, ticket):
                 result.superseded, result.text = True, ""
                 return result

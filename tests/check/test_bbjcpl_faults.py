@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
-from daemon.check import BbjcplChecker, CompletionGate, describe_checker
+from daemon.check import BbjcplChecker, CheckResult, CompletionGate, describe_checker
 from daemon.check._bbjcpl import MAX_DIAGNOSTICS
 from tests.check.helpers import posix_only
 from tests.check.test_bbjcpl import _wait_until_gone
@@ -114,3 +115,27 @@ def test_health_says_bbjcpl_is_unhealthy(tmp_path: Path) -> None:
     assert served["checker"] == "builtin" and not served["ok"]
     assert "unhealthy" in health["checker"] and "did not finish" in health["checker"]
     assert os.name == "posix"
+
+
+class _SlowChecker:
+    """A checker that answers, correctly, after a while (bbjcpl starting a JVM)."""
+
+    name = "slow"
+
+    async def check(self, code: str, filename: str = "snippet.bbj") -> CheckResult:
+        await asyncio.sleep(0.3)
+        return CheckResult(ok=True, diagnostics=(), checker=self.name, duration_s=0.3)
+
+
+def test_the_gate_budget_can_be_moved_to_the_requests_own_deadline() -> None:
+    # The FIM budget runs from the first generated token, which on a CPU can come seconds
+    # after the gate was made: the gate must then count to that deadline, not its own.
+    async def scenario() -> tuple[str, str]:
+        early = CompletionGate(_SlowChecker(), time_budget_s=0.01)
+        from_creation = await early.judge("x = 1\n", "y = 2\n", "")
+        moved = CompletionGate(_SlowChecker(), time_budget_s=0.01)
+        moved.ends_at(time.monotonic() + 60)
+        from_first_token = await moved.judge("x = 1\n", "y = 2\n", "")
+        return from_creation.checker, from_first_token.checker
+
+    assert asyncio.run(scenario()) == ("builtin", "slow")
