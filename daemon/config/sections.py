@@ -139,7 +139,9 @@ class NextEditSettings:
         0, "Prompt budget in tokens; 0 means the context window minus max_tokens."
     )
     time_budget_ms: int = setting(
-        4000, "Give up (no suggestion) when the updated window is not written by then."
+        4000,
+        "Give up (no suggestion) when the updated window is not written this long after its "
+        "first token (a local prompt evaluation is not counted; an upstream's is).",
     )
     prompt_lookup_tokens: int = setting(
         0,

@@ -22,6 +22,7 @@ from daemon.backends.stops import StopMatcher
 from daemon.check import Checker, adds_errors
 from daemon.config import NextEditSettings
 from daemon.services.fim import Supersession
+from daemon.services.fim_prompt import fim_max_tokens, fim_prompt_budget
 from fim import ContextFile
 from fim.next_edit import (
     SWEEP_QWEN,
@@ -91,14 +92,11 @@ class NextEditService:
         self.supersession = Supersession()
 
     def _params(self, request: NextEditRequest) -> SamplingParams:
-        max_tokens = min(request.max_tokens or self.settings.max_tokens, self.n_ctx // 2)
+        max_tokens = fim_max_tokens(request.max_tokens, self.settings.max_tokens, self.n_ctx)
         return SamplingParams(max_tokens=max_tokens, temperature=0.0)
 
     def _budget(self, max_tokens: int) -> int:
-        room = self.n_ctx - max_tokens
-        if self.settings.max_prompt_tokens > 0:
-            room = min(room, self.settings.max_prompt_tokens)
-        return max(room, 16)
+        return fim_prompt_budget(self.n_ctx, max_tokens, self.settings.max_prompt_tokens)
 
     def _stream(self, prompt: str, params: SamplingParams) -> TextStream:
         backend: object = self.backend
@@ -139,13 +137,17 @@ class NextEditService:
             fit_prompt, self.fmt, state, self.backend.count_tokens, self._budget(params.max_tokens)
         )
         result = NextEditResult(built=built)
-        deadline = time.monotonic() + self.settings.time_budget_ms / 1000
+        budget_s = self.settings.time_budget_ms / 1000
+        # As for FIM: a local prompt evaluation is not counted (it is cancelled when superseded
+        # instead); an upstream's is out of our reach, so there the budget runs from now.
+        remote = getattr(self.backend, "remote_prompt", False)
+        deadline = time.monotonic() + budget_s if remote else None
         stream = self._stream(built.prompt, params)
         if not self.supersession.begin(request.client, ticket, stream):
             result.superseded = True
             return result
         try:
-            raw, complete = await self._collect(stream, len(built.window.lines), deadline)
+            raw, complete = await self._collect(stream, len(built.window.lines), budget_s, deadline)
         finally:
             self.supersession.end(request.client, ticket)
         result.stats, result.superseded = stream.stats, stream.superseded
@@ -189,9 +191,10 @@ class NextEditService:
         return NextEditCheck(candidate.checker, False, new or (candidate.tool_error or "",))
 
     async def _collect(
-        self, stream: TextStream, window_lines: int, deadline: float
+        self, stream: TextStream, window_lines: int, budget_s: float, deadline: float | None
     ) -> tuple[str, bool]:
-        """(text, complete): complete when the model ended the window itself."""
+        """(text, complete): complete when the model ended the window itself. The budget ends
+        at ``deadline``, or ``budget_s`` after the first chunk when there is none."""
         matcher = StopMatcher(self.fmt.stop_tokens)
         limit = 2 * window_lines + 10  # a runaway rewrite is no next edit
         text = ""
@@ -199,15 +202,17 @@ class NextEditService:
         iterator = aiter(stream)
         try:
             while True:
-                remaining = deadline - time.monotonic()
+                timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
                 try:
-                    chunk = await asyncio.wait_for(anext(iterator), timeout=max(remaining, 0.001))
+                    chunk = await asyncio.wait_for(anext(iterator), timeout=timeout)
                 except StopAsyncIteration:
                     complete = stream.stats.finish_reason == "stop"
                     break
                 except (TimeoutError, asyncio.TimeoutError):  # distinct types before 3.11
                     stream.stats.finish_reason = "time"
                     break
+                if deadline is None:
+                    deadline = time.monotonic() + budget_s
                 text += matcher.feed(chunk)
                 if matcher.stopped:
                     complete = True

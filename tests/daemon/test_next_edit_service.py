@@ -138,11 +138,36 @@ def test_a_cursor_off_the_document_is_refused() -> None:
         suggest([window(PROGRAM)], request(line=9))
 
 
+class StallingBackend(ScriptedBackend):
+    """Writes the start of a window, then nothing until cancelled (a model that is slow)."""
+
+    def fim(self, prompt: str, params: SamplingParams) -> TextStream:
+        self.prompts.append(prompt)
+        stream = TextStream()
+        stream.add_cancel_callback(lambda: stream.finish())
+        stream.put("count = 1\n")
+        return stream
+
+
+class UpstreamBackend(ScriptedBackend):
+    remote_prompt = True  # evaluates prompts out of our reach, like a team server
+
+
 def test_the_time_budget_gives_up_on_a_slow_model() -> None:
     async def go():
         settings = NextEditSettings(time_budget_ms=50)
-        service = NextEditService(ScriptedBackend([None]), settings, 4096)
+        service = NextEditService(StallingBackend([]), settings, 4096)
         return await service.suggest(request())
+
+    result = asyncio.run(go())
+    assert result.reason == "incomplete" and result.stats.finish_reason == "time"
+
+
+def test_an_upstream_that_never_answers_is_given_up_at_the_budget() -> None:
+    async def go():
+        settings = NextEditSettings(time_budget_ms=50)
+        service = NextEditService(UpstreamBackend([None]), settings, 4096)
+        return await asyncio.wait_for(service.suggest(request()), 30)
 
     result = asyncio.run(go())
     assert result.reason == "incomplete" and result.stats.finish_reason == "time"
