@@ -20,6 +20,7 @@ from daemon.check import Checker, CompletionGate
 from daemon.config import FimSettings
 from daemon.services.fim_prompt import assemble_fim_prompt, fim_max_tokens, fim_prompt_budget
 from daemon.services.fim_warm import KvWarmer
+from daemon.services.timed import TimedReader
 from daemon.services.typeahead import TypeAheadCache
 from fim import ContextFile, FimFormat
 from fim.context import AssembledPrompt
@@ -258,20 +259,9 @@ class FimService:
         matcher = StopMatcher(stops)
         text = ""
         line_started = False  # the unfinished last line has a non-blank character
-        iterator = aiter(stream)
-        try:
-            while True:
-                timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
-                try:
-                    chunk = await asyncio.wait_for(anext(iterator), timeout=timeout)
-                except StopAsyncIteration:
-                    break
-                except (TimeoutError, asyncio.TimeoutError):  # distinct types before 3.11
-                    stream.stats.finish_reason = "time"
-                    text = complete_lines(text)
-                    break
-                if deadline is None:
-                    deadline = time.monotonic() + budget_s
+        reader = TimedReader(stream, budget_s, deadline)
+        async with reader as chunks:
+            async for chunk in chunks:
                 text += matcher.feed(chunk)
                 if matcher.stopped:
                     break
@@ -284,10 +274,9 @@ class FimService:
                         text = text[:cut]
                         break
                 line_started = bool(tail.strip())
-        finally:
-            stream.cancel()
-            await iterator.aclose()
-        return text + matcher.flush(), deadline
+        if reader.timed_out:
+            text = complete_lines(text)
+        return text + matcher.flush(), reader.deadline
 
 
 def complete_lines(text: str) -> str:

@@ -23,6 +23,7 @@ from daemon.check import Checker, adds_errors
 from daemon.config import NextEditSettings
 from daemon.services.fim import Supersession
 from daemon.services.fim_prompt import fim_max_tokens, fim_prompt_budget
+from daemon.services.timed import TimedReader
 from fim import ContextFile
 from fim.next_edit import (
     SWEEP_QWEN,
@@ -199,20 +200,9 @@ class NextEditService:
         limit = 2 * window_lines + 10  # a runaway rewrite is no next edit
         text = ""
         complete = False
-        iterator = aiter(stream)
-        try:
-            while True:
-                timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
-                try:
-                    chunk = await asyncio.wait_for(anext(iterator), timeout=timeout)
-                except StopAsyncIteration:
-                    complete = stream.stats.finish_reason == "stop"
-                    break
-                except (TimeoutError, asyncio.TimeoutError):  # distinct types before 3.11
-                    stream.stats.finish_reason = "time"
-                    break
-                if deadline is None:
-                    deadline = time.monotonic() + budget_s
+        reader = TimedReader(stream, budget_s, deadline)
+        async with reader as chunks:
+            async for chunk in chunks:
                 text += matcher.feed(chunk)
                 if matcher.stopped:
                     complete = True
@@ -220,7 +210,6 @@ class NextEditService:
                 if text.count("\n") > limit:
                     stream.stats.finish_reason = "length"
                     break
-        finally:
-            stream.cancel()
-            await iterator.aclose()
+        if reader.ended:
+            complete = stream.stats.finish_reason == "stop"
         return text + matcher.flush(), complete
