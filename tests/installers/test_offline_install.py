@@ -413,7 +413,7 @@ def test_a_bundle_for_another_python_is_fetched_as_wheels_and_installs_offline(
     assert not machine.prefix.exists()
 
     env = {**machine.env, "PYTHON": interpreter}
-    result = in_netns(["bash", str(bundle / "install.sh"), "--no-service"], env)
+    result = in_netns(["bash", str(bundle / "install.sh"), "--no-service", "--no-start"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     probe = [str(machine.prefix / "venv" / "bin" / "python"), "-c", "import llama_cpp, daemon"]
     assert subprocess.run(probe, env=env).returncode == 0
