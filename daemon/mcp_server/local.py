@@ -26,6 +26,7 @@ from daemon.mcp_server.services import (
 )
 from daemon.mcp_server.tools import build_server
 from daemon.server.api.errors import error_body
+from daemon.server.api.mcp_route import MCP_PATH
 from daemon.server.runtime import Runtime
 from daemon.services.fim import FimRequest
 from daemon.services.generate import (
@@ -36,7 +37,6 @@ from daemon.services.generate import (
 
 log = logging.getLogger("bbj_coder")
 
-MCP_PATH = "/mcp"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 

@@ -21,6 +21,7 @@ from daemon.server.api import (
     workspace_routes,
 )
 from daemon.server.api.errors import ApiError, error_body, render_api_error
+from daemon.server.api.mcp_route import MCP_PATH, LazyMcpEndpoint
 from daemon.server.runtime import Runtime
 from daemon.server.security import SecurityMiddleware
 
@@ -84,11 +85,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(runtime: Runtime) -> Starlette:
-    from daemon.mcp_server.local import MCP_PATH, McpEndpoint
-
-    mcp_endpoint = McpEndpoint(runtime)
     routes = [*bbj_routes.ROUTES, *openai_routes.ROUTES, *ollama_routes.ROUTES]
-    routes += [*generate_routes.ROUTES, Route(MCP_PATH, mcp_endpoint)]
+    routes += [*generate_routes.ROUTES, Route(MCP_PATH, LazyMcpEndpoint(runtime))]
     routes += workspace_routes.ROUTES
     app = Starlette(
         routes=routes,
