@@ -136,12 +136,17 @@ class NextEditSettings:
     lines_below: int = setting(10, "Lines below the cursor in the window the model rewrites.")
     max_tokens: int = setting(512, "Most tokens the model may write (the whole updated window).")
     max_prompt_tokens: int = setting(
-        0, "Prompt budget in tokens; 0 means the context window minus max_tokens."
+        1536,
+        "Prompt budget in tokens, sized for a CPU like fim.max_prompt_tokens (the window, its "
+        "history and context files; about 9 s cold for a 0.5B model on 2 cores, far less once "
+        "its start is in the KV). Raise it with a GPU; 0 means the context window minus "
+        "max_tokens.",
     )
     time_budget_ms: int = setting(
-        4000,
+        8000,
         "Give up (no suggestion) when the updated window is not written this long after its "
-        "first token (a local prompt evaluation is not counted; an upstream's is).",
+        "first token (a local prompt evaluation is not counted; an upstream's is). A 21-line "
+        "window is about 250 tokens: some 6 s on one CPU thread for a 0.5B model.",
     )
     prompt_lookup_tokens: int = setting(
         0,
