@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,13 +117,10 @@ class RecordingBackend:
         return BackendInfo("recording", "r", "", 8192, "qwen2.5-coder", "F16")
 
 
-def test_sample_prompts_equal_what_the_daemon_builds_for_the_same_state(repo: Path) -> None:
-    samples = next_edit_samples((repo,), settings())
-    assert samples
-
-    async def daemon_prompts() -> list[str]:
+def _daemon_prompts(samples: list[dict], daemon_settings: DaemonNextEditSettings) -> list[str]:
+    async def run() -> list[str]:
         backend = RecordingBackend()
-        service = NextEditService(backend, DaemonNextEditSettings(), 8192)
+        service = NextEditService(backend, daemon_settings, 8192)
         for sample in samples:
             hunks = tuple(
                 Hunk(
@@ -139,7 +137,33 @@ def test_sample_prompts_equal_what_the_daemon_builds_for_the_same_state(repo: Pa
             await service.suggest(request)
         return backend.prompts
 
-    assert asyncio.run(daemon_prompts()) == [s["prompt"] for s in samples]
+    return asyncio.run(run())
+
+
+def test_sample_prompts_equal_what_the_daemon_builds_for_the_same_state(repo: Path) -> None:
+    samples = next_edit_samples((repo,), settings())
+    assert samples
+    unlimited = DaemonNextEditSettings(max_prompt_tokens=0)
+    assert _daemon_prompts(samples, unlimited) == [s["prompt"] for s in samples]
+
+
+def test_history_is_trimmed_to_the_daemons_prompt_budget_as_the_daemon_trims_it(
+    repo: Path,
+) -> None:
+    def count(text: str) -> int:
+        return len(text.split())
+
+    full = next_edit_samples((repo,), settings())
+    longest = max(full, key=lambda s: len(s["history"]))
+    assert len(longest["history"]) >= 2
+    budget = count(longest["prompt"]) - 1  # too small for all of its history
+    trimmed = next_edit_samples(
+        (repo,), replace(settings(), count_tokens=count, prompt_budget=budget)
+    )
+    served = _daemon_prompts(trimmed, DaemonNextEditSettings(max_prompt_tokens=budget))
+    assert served == [s["prompt"] for s in trimmed]
+    assert {s["prompt"] for s in trimmed} != {s["prompt"] for s in full}
+    assert all(count(s["prompt"]) <= budget for s in trimmed if s["history"])
 
 
 def test_train_data_writes_next_edit_files(

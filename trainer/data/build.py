@@ -87,7 +87,7 @@ def build_dataset(
         "cpt_val.jsonl": cpt["val"],
     }
     if config.next_edit_repos:
-        outputs.update(next_edit_outputs(config))
+        outputs.update(next_edit_outputs(config, counter.count))
     directory = _write(facts, outputs)
     return BuildResult(directory, report_document(facts), time.perf_counter() - started)
 

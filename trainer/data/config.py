@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from daemon.config import FimSettings as ServeFim
 from daemon.config import ModelSettings as ServeModel
+from daemon.config import NextEditSettings as ServeNextEdit
 from daemon.config import Origin, file_layer, flag_layer, read_toml, resolve, setting
 from daemon.config import WorkspaceSettings as ServeWorkspace
 from daemon.errors import ConfigError
@@ -118,6 +119,11 @@ class DataConfig:
         (),
         "The daemon's [workspace] prefix (BBj PREFIX), as folders relative to each project's "
         "root, where `use ::path::` and CALL look.",
+    )
+    serve_next_edit_max_prompt_tokens: int = setting(
+        ServeNextEdit().max_prompt_tokens,
+        "The daemon's [next_edit] max_prompt_tokens: next-edit prompts keep the history it "
+        "would keep; 0 means n_ctx minus its max_tokens.",
     )
     next_edit_repos: tuple[Path, ...] = setting(
         (), "Git repositories whose commit history becomes next-edit samples."

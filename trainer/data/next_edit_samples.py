@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from fim.next_edit import (
     NextEditState,
     Position,
     build_prompt,
+    fit_prompt,
 )
 from trainer.data.keys import stable_unit
 from trainer.data.records import DataError
@@ -47,6 +48,16 @@ class NextEditSettings:
     max_file_bytes: int = 1_000_000
     seed: int = 0
     fmt: NextEditFormat = SWEEP_QWEN
+    count_tokens: Callable[[str], int] | None = None
+    prompt_budget: int = 0
+    """The daemon's next-edit prompt budget: with a token counter, history is trimmed to it
+    exactly as the daemon trims a request (0: no trimming)."""
+
+
+def _prompt(state: NextEditState, settings: NextEditSettings) -> NextEditPrompt:
+    if settings.count_tokens is None or settings.prompt_budget <= 0:
+        return build_prompt(settings.fmt, state)
+    return fit_prompt(settings.fmt, state, settings.count_tokens, settings.prompt_budget)
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,7 @@ def samples_of_change(change: FileChange, settings: NextEditSettings) -> list[di
         cursor = Position(_cursor_line(ops, target, len(state)), 0)
         history = tuple(hunks[max(0, target - MAX_HISTORY) : target])
         current = NextEditState(change.path, "\n".join(state), cursor, history)
-        built = build_prompt(fmt, current)
+        built = _prompt(current, settings)
         window = built.window
         i1, i2, _, _ = ops[target]
         _, last_i2, _, last_j2 = ops[target - 1]
@@ -139,7 +150,7 @@ def samples_of_change(change: FileChange, settings: NextEditSettings) -> list[di
         cursor = Position(_cursor_line(ops, len(ops), len(change.after)), 0)
         history = tuple(hunks[-MAX_HISTORY:])
         final = NextEditState(change.path, "\n".join(change.after), cursor, history)
-        built = build_prompt(fmt, final)
+        built = _prompt(final, settings)
         samples.append(_record(change, final, built, built.window.text, "noop", fmt))
     return samples
 
@@ -187,7 +198,9 @@ def next_edit_samples(repos: tuple[Path, ...], settings: NextEditSettings) -> li
     return samples
 
 
-def next_edit_outputs(config: DataConfig) -> dict[str, list[dict]]:
+def next_edit_outputs(
+    config: DataConfig, count_tokens: Callable[[str], int] | None = None
+) -> dict[str, list[dict]]:
     """``next_edit_{train,val,test}.jsonl`` for ``train data`` (files are held out whole, by
     path: ``test_fraction`` for the eval table, ``val_fraction`` for checkpoint choice)."""
     settings = NextEditSettings(
@@ -195,6 +208,8 @@ def next_edit_outputs(config: DataConfig) -> dict[str, list[dict]]:
         noop_rate=config.next_edit_noop_rate,
         max_file_bytes=config.max_file_bytes,
         seed=config.seed,
+        count_tokens=count_tokens,
+        prompt_budget=serve_next_edit_budget(config),
     )
     splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
     for sample in next_edit_samples(config.next_edit_repos, settings):
@@ -206,3 +221,15 @@ def next_edit_outputs(config: DataConfig) -> dict[str, list[dict]]:
         else:
             splits["train"].append(sample)
     return {f"next_edit_{name}.jsonl": rows for name, rows in splits.items()}
+
+
+def serve_next_edit_budget(config: DataConfig) -> int:
+    """The prompt budget the daemon gives a next-edit request, from the data config's mirror
+    of its settings."""
+    from daemon.config import NextEditSettings as ServeNextEdit
+    from daemon.services.fim_prompt import fim_max_tokens, fim_prompt_budget
+
+    max_tokens = fim_max_tokens(None, ServeNextEdit().max_tokens, config.serve_n_ctx)
+    return fim_prompt_budget(
+        config.serve_n_ctx, max_tokens, config.serve_next_edit_max_prompt_tokens
+    )
