@@ -103,7 +103,9 @@ class Raw:
         )
 
     def count(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode(), add_bos=False, special=False))
+        # As the daemon counts and as create_completion tokenises: a FIM marker is one token.
+        # Counting markers as text made every Case 10-15 % shorter than the daemon's prompt.
+        return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
 
     def fim(self, case: Case, tokens: int) -> float:
         started = time.perf_counter()
