@@ -11,6 +11,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from tests.backends.standins import FakeOllama, ollama_app, serving
+from tests.conftest import RunningDaemon, start_daemon
 
 LONG = 3000  # tokens asked for when a generation must outlast the test's patience
 
@@ -21,6 +22,20 @@ def fake_ollama() -> Iterator[FakeOllama]:
     with serving(ollama_app(state)) as url:
         state.url = url
         yield state
+
+
+@pytest.fixture
+def upstream(tiny_model, tmp_path) -> Iterator[RunningDaemon]:
+    """A second daemon to serve as a team's upstream, which a test may stall or kill."""
+    running = start_daemon(
+        tmp_path / "home",
+        "--model",
+        str(tiny_model.gguf_path),
+        BBJ_CODER_MODEL_N_CTX="8192",
+        BBJ_CODER_CHECK_FIM="false",
+    )
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")

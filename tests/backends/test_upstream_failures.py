@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,7 +13,7 @@ from daemon.backends.ollama import OllamaBackend, OllamaOptions
 from daemon.backends.openai_upstream import OpenAIOptions, OpenAIUpstreamBackend
 from daemon.errors import BackendUnavailableError
 from tests.backends.conftest import LONG
-from tests.conftest import RunningDaemon, start_daemon
+from tests.conftest import RunningDaemon
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,17 +23,9 @@ GONE = re.compile("closed the connection mid-answer|the connection broke")
 
 
 @pytest.fixture
-def doomed(tiny_model, tmp_path) -> Iterator[RunningDaemon]:
+def doomed(upstream: RunningDaemon) -> RunningDaemon:
     """A second daemon the test may kill."""
-    running = start_daemon(
-        tmp_path / "home",
-        "--model",
-        str(tiny_model.gguf_path),
-        BBJ_CODER_MODEL_N_CTX="8192",
-        BBJ_CODER_CHECK_FIM="false",
-    )
-    yield running
-    running.stop()
+    return upstream
 
 
 async def drain(iterator: AsyncIterator[str]) -> None:

@@ -19,24 +19,16 @@ from daemon.errors import BackendUnavailableError
 from daemon.services.fim import FimRequest, FimService
 from fim import format_by_name
 from tests.backends.conftest import LONG
-from tests.conftest import RunningDaemon, start_daemon
+from tests.conftest import RunningDaemon
 
 pytestmark = pytest.mark.asyncio
 NEVER_HANG_S = 30  # well under the old fixed 60 s read timeout
 
 
 @pytest.fixture
-def stallable(tiny_model, tmp_path) -> Iterator[RunningDaemon]:
-    running = start_daemon(
-        tmp_path / "home",
-        "--model",
-        str(tiny_model.gguf_path),
-        BBJ_CODER_MODEL_N_CTX="8192",
-        BBJ_CODER_CHECK_FIM="false",
-    )
-    yield running
-    running.process.send_signal(signal.SIGCONT)
-    running.stop()
+def stallable(upstream: RunningDaemon) -> Iterator[RunningDaemon]:
+    yield upstream
+    upstream.process.send_signal(signal.SIGCONT)  # before it is stopped
 
 
 async def test_a_stalled_upstream_fails_after_the_read_timeout(stallable, endless) -> None:
