@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fim.next_edit.text import split_lines
+from fim.next_edit.text import common_affixes, split_lines
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,7 @@ def changed_region(old: list[str], new: list[str]) -> Region | None:
     """The smallest line range that differs between ``old`` and ``new`` (None when equal)."""
     if old == new:
         return None
-    limit = min(len(old), len(new))
-    start = 0
-    while start < limit and old[start] == new[start]:
-        start += 1
-    suffix = 0
-    while suffix < limit - start and old[-1 - suffix] == new[-1 - suffix]:
-        suffix += 1
+    start, suffix = common_affixes(old, new)
     return Region(start, len(old) - suffix, len(new) - suffix)
 
 

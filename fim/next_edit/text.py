@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fim.errors import BbjCoderError
@@ -83,8 +84,9 @@ def apply_edits(text: str, edits: list[TextEdit] | tuple[TextEdit, ...]) -> str:
     return text
 
 
-def common_affixes(a: str, b: str) -> tuple[int, int]:
-    """Lengths of the longest common prefix and (non-overlapping) common suffix of a and b."""
+def common_affixes(a: Sequence[object], b: Sequence[object]) -> tuple[int, int]:
+    """Lengths of the longest common prefix and (non-overlapping) common suffix of a and b
+    (strings, or lists of lines)."""
     limit = min(len(a), len(b))
     prefix = 0
     while prefix < limit and a[prefix] == b[prefix]:
