@@ -101,6 +101,11 @@ def comparison_table(evaluation: dict[str, Any]) -> list[str]:
     return lines
 
 
+def evaluation_block(evaluation: dict[str, Any]) -> list[str]:
+    """Caption (split, checker, N), the comparison table and the FIM note, as Markdown lines."""
+    return [table_caption(evaluation), "", *comparison_table(evaluation), "", FIM_NOTE, ""]
+
+
 def markdown(evaluation: dict[str, Any]) -> str:
     settings = evaluation["settings"]
     lines = [
@@ -108,12 +113,7 @@ def markdown(evaluation: dict[str, Any]) -> str:
         "",
         f"Data: `{evaluation['data']}`.",
         "",
-        table_caption(evaluation),
-        "",
-        *comparison_table(evaluation),
-        "",
-        FIM_NOTE,
-        "",
+        *evaluation_block(evaluation),
         "## Models",
         "",
     ]

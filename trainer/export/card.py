@@ -176,18 +176,9 @@ def _eval_section(evaluation: dict[str, Any] | None) -> list[str]:
             "`bbj-coder train export --run RUN --card-only` to add the table here.",
             "",
         ]
-    from trainer.evaluate.report import FIM_NOTE, comparison_table, table_caption
+    from trainer.evaluate.report import evaluation_block
 
-    return [
-        "## Evaluation",
-        "",
-        table_caption(evaluation),
-        "",
-        *comparison_table(evaluation),
-        "",
-        FIM_NOTE,
-        "",
-    ]
+    return ["## Evaluation", "", *evaluation_block(evaluation)]
 
 
 def _files_section(entries: list[dict[str, Any]], notes: list[str]) -> list[str]:
