@@ -26,6 +26,7 @@ from daemon.backends.llama.engine import (
     EDIT_SEQ,
     FIM_PROMPT_CHUNK,
     FIM_SEQ,
+    LANES,
     PROMPT_CHUNK,
     Engine,
     Job,
@@ -104,9 +105,6 @@ class LlamaBackend:
                 str(self.options.model_path),
                 n_ctx=self.n_ctx,
                 n_threads=self.options.n_threads or default_threads(),
-                # Prompt evaluation too: measured on a busy 2-core machine, 2 batch threads
-                # evaluated a prompt 2.3x slower than 1 (llama-cpp-python defaults to all).
-                n_threads_batch=self.options.n_threads or default_threads(),
                 n_gpu_layers=self.options.n_gpu_layers,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -158,7 +156,7 @@ class LlamaBackend:
     def in_flight(self) -> dict[str, int]:
         if self._engine is None:
             return {}
-        return {lane: self._engine.running[lane] for lane in ("fim", "chat")}
+        return {lane: self._engine.running[lane] for lane in LANES}
 
     def generated_tokens(self) -> int:
         return self._engine.generated if self._engine else 0
