@@ -43,7 +43,7 @@ class KvWarmer:
     def after_cache_hit(self, key: ContextKey, render: Callable[[], str]) -> None:
         """Warm with ``render()``'s prompt when ``key`` differs from what the model last saw."""
         warm = getattr(self.backend, "warm", None)
-        if warm is None or key == self._sent:
+        if warm is None or key == self._sent or getattr(self.backend, "remote_prompt", False):
             return
         self._sent = key
         self.task = asyncio.get_running_loop().create_task(self._warm(warm, render))
