@@ -38,8 +38,11 @@ def is_source(path: str | Path) -> bool:
 def in_skipped_folder(relative: str | Path) -> bool:
     """Whether a path below a root lies in a folder :meth:`Roots.walk` skips (hidden or build
     output): the trainer indexes a project's files as the daemon would find them."""
-    folders = Path(relative).parts[:-1]
-    return any(part.startswith(".") or part in _SKIPPED_DIRS for part in folders)
+    return any(_skipped(part) for part in Path(relative).parts[:-1])
+
+
+def _skipped(folder: str) -> bool:
+    return folder.startswith(".") or folder in _SKIPPED_DIRS
 
 
 class Roots:
@@ -113,9 +116,7 @@ class Roots:
         seen: set[Path] = set()
         for root in self.roots:
             for directory, subdirs, files in os.walk(root):
-                subdirs[:] = sorted(
-                    d for d in subdirs if not d.startswith(".") and d not in _SKIPPED_DIRS
-                )
+                subdirs[:] = sorted(d for d in subdirs if not _skipped(d))
                 for name in sorted(files):
                     if not is_source(name):
                         continue
