@@ -81,50 +81,41 @@ class JudgesUnits(Protocol):
 class CompletionGate:
     """Judges the completions of one FIM request against that request's baseline.
 
-    With ``time_budget_s`` (the FIM time budget, counted from the gate's creation until
-    :meth:`ends_at` moves it to the request's own deadline) a whole-program check that would
-    overrun it is not waited for: the built-in checker judges that completion instead, while the
-    slow check runs on in the background (so a hung bbjcpl still reaches its own timeout and
-    trips its circuit breaker).
+    With a ``deadline`` (a ``time.monotonic`` value: where the FIM request's time budget ends) a
+    whole-program check that would overrun it is not waited for: the built-in checker judges
+    that completion instead, while the slow check runs on in the background (so a hung bbjcpl
+    still reaches its own timeout and trips its circuit breaker).
     """
 
-    def __init__(self, checker: Checker, time_budget_s: float | None = None) -> None:
+    def __init__(self, checker: Checker) -> None:
         self.checker = checker
         self._baselines: dict[tuple[str, str], CheckResult] = {}
-        self._budgeted = time_budget_s is not None
-        self._deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
 
-    def ends_at(self, deadline: float) -> None:
-        """End the budget at ``deadline`` (a ``time.monotonic`` value): the FIM budget runs from
-        the first generated token, which on a CPU can come long after the gate was made."""
-        if self._budgeted:
-            self._deadline = deadline
-
-    async def judge(self, prefix: str, completion: str, suffix: str) -> GateVerdict:
+    async def judge(
+        self, prefix: str, completion: str, suffix: str, deadline: float | None = None
+    ) -> GateVerdict:
         if isinstance(self.checker, JudgesUnits):
             verdict = await asyncio.to_thread(self.checker.judge_unit, prefix, completion, suffix)
             if verdict is not None:
                 return verdict
         key = (prefix, suffix)
         if key not in self._baselines:
-            baseline = await self._within_budget(prefix + suffix)
+            baseline = await self._within(prefix + suffix, deadline)
             if baseline is None:
                 return await _builtin_gate().judge(prefix, completion, suffix)
             self._baselines[key] = baseline
-        candidate = await self._within_budget(prefix + completion + suffix)
+        candidate = await self._within(prefix + completion + suffix, deadline)
         if candidate is None:
             return await _builtin_gate().judge(prefix, completion, suffix)
         return compare(self._baselines[key], candidate)
 
-    async def _within_budget(self, code: str) -> CheckResult | None:
-        """The check's result, or None when it would not finish within the time budget."""
+    async def _within(self, code: str, deadline: float | None) -> CheckResult | None:
+        """The check's result, or None when it would not finish by ``deadline``."""
         work = asyncio.ensure_future(self.checker.check(code, GATE_FILENAME))
-        if self._deadline is None:
+        if deadline is None:
             return await work
         try:
-            return await asyncio.wait_for(
-                asyncio.shield(work), max(self._deadline - time.monotonic(), 0.0)
-            )
+            return await asyncio.wait_for(asyncio.shield(work), max(deadline - time.monotonic(), 0))
         except asyncio.TimeoutError:
             _BACKGROUND.add(work)
             work.add_done_callback(_BACKGROUND.discard)

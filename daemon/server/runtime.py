@@ -165,11 +165,7 @@ class Runtime:
         """The FIM compile gate, or None when ``check.fim`` is off."""
         if not self.config.check.fim or self.checker is None:
             return None
-        return CompileGate(
-            self.checker,
-            self.config.check.fim_candidates,
-            time_budget_s=self.config.fim.time_budget_ms / 1000,
-        )
+        return CompileGate(self.checker, self.config.check.fim_candidates)
 
     def chat_service(self) -> ChatService:
         assert self.checker is not None

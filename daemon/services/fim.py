@@ -20,7 +20,7 @@ from daemon.check import Checker, CompletionGate
 from daemon.config import FimSettings
 from daemon.services.fim_prompt import assemble_fim_prompt, fim_max_tokens, fim_prompt_budget
 from daemon.services.fim_warm import KvWarmer
-from daemon.services.timed import TimedReader
+from daemon.services.timed import TimedReader, starting_deadline
 from daemon.services.typeahead import TypeAheadCache
 from fim import ContextFile, FimFormat
 from fim.context import AssembledPrompt
@@ -59,19 +59,15 @@ class CompileGate:
     judging runs off the event loop and, with the built-in checker, parses only the unit
     around the cursor (``daemon.check.CompletionGate``)."""
 
-    def __init__(
-        self, checker: Checker, candidates: int = 2, time_budget_s: float | None = None
-    ) -> None:
+    def __init__(self, checker: Checker, candidates: int = 2) -> None:
         self.checker = checker
         self.candidates = max(1, candidates)
-        self._gate = CompletionGate(checker, time_budget_s)
+        self._gate = CompletionGate(checker)
 
     async def judge(
         self, prefix: str, completion: str, suffix: str, attempt: int, deadline: float | None = None
     ) -> FimCheck:
-        if deadline is not None:
-            self._gate.ends_at(deadline)
-        verdict = await self._gate.judge(prefix, completion, suffix)
+        verdict = await self._gate.judge(prefix, completion, suffix, deadline)
         return FimCheck(verdict.checker, verdict.passed, attempt, verdict.new_errors)
 
 
@@ -213,10 +209,7 @@ class FimService:
         )
         ctx = FimContext.build(assembled.prefix, assembled.suffix)
         budget_s = self.settings.time_budget_ms / 1000
-        # The budget runs from the first candidate's first token: a local prompt evaluation is
-        # work we schedule and cancel ourselves. An upstream's is not, so there it runs from now.
-        remote = getattr(self.backend, "remote_prompt", False)
-        deadline: float | None = time.monotonic() + budget_s if remote else None
+        deadline = starting_deadline(self.backend, budget_s)  # then from the first token
         for attempt in range(1, (gate.candidates if gate else 1) + 1):
             stream = self.backend.fim(assembled.prompt, params)
             if self.supersession.begin(request.client, ticket, stream):

@@ -23,7 +23,7 @@ from daemon.check import Checker, adds_errors
 from daemon.config import NextEditSettings
 from daemon.services.fim import Supersession
 from daemon.services.fim_prompt import fim_max_tokens, fim_prompt_budget
-from daemon.services.timed import TimedReader
+from daemon.services.timed import TimedReader, starting_deadline
 from fim import ContextFile
 from fim.next_edit import (
     SWEEP_QWEN,
@@ -139,10 +139,7 @@ class NextEditService:
         )
         result = NextEditResult(built=built)
         budget_s = self.settings.time_budget_ms / 1000
-        # As for FIM: a local prompt evaluation is not counted (it is cancelled when superseded
-        # instead); an upstream's is out of our reach, so there the budget runs from now.
-        remote = getattr(self.backend, "remote_prompt", False)
-        deadline = time.monotonic() + budget_s if remote else None
+        deadline = starting_deadline(self.backend, budget_s)
         stream = self._stream(built.prompt, params)
         if not self.supersession.begin(request.client, ticket, stream):
             result.superseded = True

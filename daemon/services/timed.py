@@ -10,6 +10,13 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from daemon.backends.base import TextStream
 
 
+def starting_deadline(backend: object, budget_s: float) -> float | None:
+    """Where a generation's budget ends when it is known before the first chunk: a backend that
+    evaluates prompts upstream, out of our reach, is given the budget from now; a local one
+    (None) from its first chunk, since its prompt evaluation is cancelled when superseded."""
+    return time.monotonic() + budget_s if getattr(backend, "remote_prompt", False) else None
+
+
 class TimedReader:
     """``async with TimedReader(stream, budget_s) as chunks: async for chunk in chunks: ...``
 

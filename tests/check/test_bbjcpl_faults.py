@@ -80,8 +80,9 @@ def test_the_gate_answers_within_the_fim_budget_and_trips_the_breaker(tmp_path: 
     checker = BbjcplChecker(_hung(tmp_path), timeout_s=1.0, retry_s=3600)
 
     async def scenario() -> None:
-        gate = CompletionGate(checker, time_budget_s=0.2)
-        verdict = await gate.judge('print "a"\n', 'print "unterminated\n', "end\n")
+        gate = CompletionGate(checker)
+        deadline = time.monotonic() + 0.2
+        verdict = await gate.judge('print "a"\n', 'print "unterminated\n', "end\n", deadline)
         assert verdict.checker == "builtin" and not verdict.passed
         while checker.resting() is None:  # the slow run goes on in the background
             await asyncio.sleep(0.05)
@@ -127,15 +128,15 @@ class _SlowChecker:
         return CheckResult(ok=True, diagnostics=(), checker=self.name, duration_s=0.3)
 
 
-def test_the_gate_budget_can_be_moved_to_the_requests_own_deadline() -> None:
+def test_the_gate_waits_for_a_slow_checker_until_the_requests_own_deadline() -> None:
     # The FIM budget runs from the first generated token, which on a CPU can come seconds
-    # after the gate was made: the gate must then count to that deadline, not its own.
+    # after the request arrived: the gate counts to the deadline it is given, not its own.
     async def scenario() -> tuple[str, str]:
-        early = CompletionGate(_SlowChecker(), time_budget_s=0.01)
-        from_creation = await early.judge("x = 1\n", "y = 2\n", "")
-        moved = CompletionGate(_SlowChecker(), time_budget_s=0.01)
-        moved.ends_at(time.monotonic() + 60)
-        from_first_token = await moved.judge("x = 1\n", "y = 2\n", "")
-        return from_creation.checker, from_first_token.checker
+        gate = CompletionGate(_SlowChecker())
+        passed = await gate.judge("x = 1\n", "y = 2\n", "", time.monotonic() + 0.01)
+        later = await CompletionGate(_SlowChecker()).judge(
+            "x = 1\n", "y = 2\n", "", time.monotonic() + 60
+        )
+        return passed.checker, later.checker
 
     assert asyncio.run(scenario()) == ("builtin", "slow")
