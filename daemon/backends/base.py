@@ -66,6 +66,16 @@ class BackendInfo:
     details: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PromptLookup:
+    """Prompt-lookup drafting for a next edit: up to ``tokens`` tokens found in the prompt after
+    the longest (up to ``ngram``) match of the output's end; ``tokens == 0`` means plain
+    decoding."""
+
+    tokens: int
+    ngram: int
+
+
 class TextStream:
     """Async iterator of text chunks fed from a producer (a worker thread or an HTTP stream).
 

@@ -5,7 +5,7 @@ gate on) add no compile error to the file.
 Latency rules as for FIM: a newer request from the same client supersedes the older one (the
 same :class:`~daemon.services.fim.Supersession`), and a window not fully written within the
 time budget is no suggestion. On the embedded llama.cpp the prompt runs on a lane of its own
-with prompt-lookup decoding (:mod:`daemon.backends.llama_lookup`); other backends get the raw
+with prompt-lookup decoding (:class:`daemon.backends.base.PromptLookup`); other backends get the raw
 prompt on their FIM path.
 """
 
@@ -16,8 +16,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
-from daemon.backends.base import Backend, GenerationStats, SamplingParams, TextStream
-from daemon.backends.llama_lookup import PromptLookup
+from daemon.backends.base import (
+    Backend,
+    GenerationStats,
+    PromptLookup,
+    SamplingParams,
+    TextStream,
+)
 from daemon.backends.stops import StopMatcher
 from daemon.check import Checker, adds_errors
 from daemon.config import NextEditSettings

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from daemon.backends.base import ChatMessage, SamplingParams, TextStream
+from daemon.backends.base import ChatMessage, PromptLookup, SamplingParams, TextStream
 from daemon.backends.llama import LlamaBackend, LlamaOptions
 from daemon.backends.llama.engine import FIM_SEQ, PROMPT_CHUNK
 from daemon.errors import BackendUnavailableError
@@ -251,7 +251,6 @@ async def test_a_grammar_constrains_the_output(tiny_model) -> None:
 
 
 async def test_prompt_lookup_drafts_change_nothing_but_the_batching(tiny_model, endless) -> None:
-    from types import SimpleNamespace
 
     backend = await started(tiny_model)
     try:
@@ -259,7 +258,7 @@ async def test_prompt_lookup_drafts_change_nothing_but_the_batching(tiny_model, 
         params = SamplingParams(max_tokens=60, temperature=0, logit_bias=endless)
         plain = await backend.edit(prompt, params).text()
         backend._engine.truncate(2, 0)  # the edit sequence starts cold again
-        drafted = await backend.edit(prompt, params, SimpleNamespace(tokens=8, ngram=2)).text()
+        drafted = await backend.edit(prompt, params, PromptLookup(tokens=8, ngram=2)).text()
         # Both paths ran: drafts accepted and drafts rejected (12 of 13 on the tiny model).
         assert 0 < backend._engine.accepted < backend._engine.drafted
     finally:

@@ -29,9 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from daemon.backends.base import SamplingParams  # noqa: E402
+from daemon.backends.base import PromptLookup, SamplingParams  # noqa: E402
 from daemon.backends.llama import LlamaBackend, LlamaOptions  # noqa: E402
-from daemon.backends.llama_lookup import PromptLookup  # noqa: E402
 from fim.next_edit import SWEEP_QWEN, Hunk, NextEditState, Position, build_prompt  # noqa: E402
 
 SHAPE = Path.home() / ".cache/bbj-coder-bench/qwen2.5-coder-0.5b-shape-v1"
@@ -82,7 +81,7 @@ async def run(model: Path, requests: int, tokens: int) -> None:
         await backend.edit("x", SamplingParams(max_tokens=1)).text()  # warm up
         for prompt in prompts:
             sizes.append(len(backend.encode(prompt)))
-            for mode, lookup in (("plain", PromptLookup(0)), ("lookup", PromptLookup(10, 2))):
+            for mode, lookup in (("plain", PromptLookup(0, 2)), ("lookup", PromptLookup(10, 2))):
                 drafted, accepted = engine.drafted, engine.accepted
                 started = time.perf_counter()
                 stream = backend.edit(prompt, params, lookup)

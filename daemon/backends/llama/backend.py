@@ -17,9 +17,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from daemon.backends.base import BackendInfo, ChatMessage, SamplingParams, TextStream
+from daemon.backends.base import (
+    BackendInfo,
+    ChatMessage,
+    PromptLookup,
+    SamplingParams,
+    TextStream,
+)
 from daemon.backends.chatml import CHATML_MARKERS, CHATML_STOPS, chatml_segments
 from daemon.backends.llama.engine import (
     CHAT_SEQ,
@@ -222,12 +227,13 @@ class LlamaBackend:
         """Evaluate a FIM prompt into the FIM sequence without generating (cancellable)."""
         return self.submit_tokens("fim", FIM_SEQ, self.encode(prompt), WARM, "prompt")
 
-    def edit(self, prompt: str, params: SamplingParams, lookup: Any = None) -> TextStream:
+    def edit(
+        self, prompt: str, params: SamplingParams, lookup: PromptLookup | None = None
+    ) -> TextStream:
         """A next-edit prompt, on its own KV sequence (after FIM, before chat); with a
-        ``lookup`` (``tokens``, ``ngram``: daemon.backends.llama_lookup.PromptLookup) and
-        greedy sampling, drafts from the prompt are checked a batch at a time."""
-        draft = (getattr(lookup, "tokens", 0), getattr(lookup, "ngram", 2))
-        use = draft if draft[0] > 0 and params.temperature <= 0 else None
+        ``lookup`` and greedy sampling, drafts from the prompt are checked a batch at a time."""
+        drafting = lookup is not None and lookup.tokens > 0 and params.temperature <= 0
+        use = (lookup.tokens, lookup.ngram) if drafting and lookup is not None else None
         tokens = self.encode(prompt)
         return self.submit_tokens("edit", EDIT_SEQ, tokens, params, "prompt", draft=use)
 
